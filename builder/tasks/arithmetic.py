@@ -1,0 +1,245 @@
+"""The embedded demo task: `+`/`-` chains such as `13 + 9 - 4`, solved one operation per step.
+
+Gold solution: `Step 1: 13 + 9 = 22`, `Step 2: 22 - 4 = 18`, `Step 3: The answer is \\boxed{18}`.
+Every intermediate result stays within 0..max_value. The step checker knows the problem, so it can
+tell whether a step's arithmetic is right and whether it carries the previous step's result.
+EFT examples pair the gold next step with a corrupted one, in both A/B orders, and the judgment
+recomputes the step before the verdict (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
+a verdict alone gave a tiny model too little signal to learn from (docs/DEMO.md).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from builder.tasks.base import check_split, hash_split
+from builder.tasks.grading import answers_match
+
+EXPR = re.compile(r"\d+(?:\s*[-+]\s*\d+)+")
+OP_STEP = re.compile(r"^Step (\d+): (\d+) ([-+]) (\d+) = (-?\d+)\s*$")
+ANSWER_STEP = re.compile(r"^Step (\d+): The answer is \\boxed\{(-?\d+)\}\s*$")
+CORRUPTIONS = ("result", "operand", "carry", "operator")
+
+
+@dataclass(slots=True, frozen=True)
+class Chain:
+    start: int
+    ops: tuple[tuple[str, int], ...]
+
+    @property
+    def values(self) -> list[int]:
+        """Running values: the start, then the result after each operation."""
+        out = [self.start]
+        for op, b in self.ops:
+            out.append(apply(out[-1], op, b))
+        return out
+
+    @property
+    def text(self) -> str:
+        return " ".join([str(self.start)] + [f"{op} {b}" for op, b in self.ops])
+
+
+def apply(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b
+
+
+def parse_problem(problem: str) -> Chain | None:
+    """The first `a + b - c` expression in the text, or None."""
+    m = EXPR.search(problem)
+    if not m:
+        return None
+    tokens = re.findall(r"\d+|[-+]", m.group(0))
+    ops = tuple((tokens[i], int(tokens[i + 1])) for i in range(1, len(tokens), 2))
+    return Chain(int(tokens[0]), ops)
+
+
+def op_step(k: int, a: int, op: str, b: int, r: int) -> str:
+    return f"Step {k}: {a} {op} {b} = {r}\n"
+
+
+def answer_step(k: int, r: int) -> str:
+    return f"Step {k}: The answer is \\boxed{{{r}}}\n"
+
+
+def gold_steps(chain: Chain) -> list[str]:
+    values = chain.values
+    steps = [op_step(i + 1, values[i], op, b, values[i + 1]) for i, (op, b) in enumerate(chain.ops)]
+    return steps + [answer_step(len(chain.ops) + 1, values[-1])]
+
+
+def stated_result(step: str) -> int | None:
+    """The number a step ends with: the `= r` of an operation, the boxed answer of the last step."""
+    m = OP_STEP.match(step.strip()) or ANSWER_STEP.match(step.strip())
+    return int(m.groups()[-1]) if m else None
+
+
+def check_step(problem: str, prefix: list[str], step: str) -> bool | None:
+    """Is `step` the right next step after `prefix`? None when the problem or prefix is unreadable.
+
+    Local correctness, as process supervision counts it: the step must do the problem's next
+    operation on the result the previous step states (carried even if that result was wrong),
+    with the right arithmetic; the answer step must box the last stated result.
+    """
+    chain = parse_problem(problem)
+    if chain is None:
+        return None
+    k = len(prefix) + 1
+    carried = chain.start if k == 1 else stated_result(prefix[-1])
+    if carried is None:
+        return None
+    text = step.strip()
+    if k <= len(chain.ops):
+        m = OP_STEP.match(text)
+        if not m:
+            return False
+        n, a, op, b, r = int(m[1]), int(m[2]), m[3], int(m[4]), int(m[5])
+        return n == k and a == carried and (op, b) == chain.ops[k - 1] and r == apply(a, op, b)
+    if k == len(chain.ops) + 1:
+        m = ANSWER_STEP.match(text)
+        return bool(m) and int(m[1]) == k and int(m[2]) == carried
+    return False
+
+
+def corrupt_step(chain: Chain, k: int, kind: str, rng: random.Random) -> str | None:
+    """A wrong step k of one kind, or None when this kind cannot apply here (e.g. carry at step 1)."""
+    values = chain.values
+    if k > len(chain.ops):  # the answer step
+        wrong = {"result": values[-1] + _delta(rng), "carry": values[-2]}.get(kind)
+        return answer_step(k, wrong) if wrong is not None and wrong >= 0 and wrong != values[-1] else None
+    a, (op, b), right = values[k - 1], chain.ops[k - 1], values[k]
+    if kind == "result":
+        a2, op2, b2, r2 = a, op, b, right + _delta(rng)
+    elif kind == "operand":
+        b2 = max(1, b + _delta(rng, small=True))
+        a2, op2, r2 = a, op, apply(a, op, b2)
+    elif kind == "carry":  # an older number is used instead of the previous result
+        if k == 1:
+            return None
+        a2 = rng.choice([v for v in (values[k - 2], chain.ops[k - 2][1]) if v != a] or [a])
+        op2, b2, r2 = op, b, apply(a2, op, b)
+    else:  # operator
+        op2 = "-" if op == "+" else "+"
+        a2, b2, r2 = a, b, apply(a, op2, b)
+    if r2 < 0 or (a2, op2, b2, r2) == (a, op, b, right):
+        return None
+    return op_step(k, a2, op2, b2, r2)
+
+
+def _delta(rng: random.Random, small: bool = False) -> int:
+    size = rng.randint(1, 3) if small or rng.random() < 0.8 else 10
+    return size * rng.choice((-1, 1))
+
+
+def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str) -> str:
+    """The target judge text: recompute the step, grade each candidate's number, then the verdict."""
+    values = chain.values
+    if k > len(chain.ops):
+        check = f"Check: answer {values[-1]}."
+    else:
+        op, b = chain.ops[k - 1]
+        check = f"Check: {values[k - 1]} {op} {b} = {values[k]}."
+    grade = {label: "correct", "B" if label == "A" else "A": "wrong"}
+    ra, rb = stated_result(step_a), stated_result(step_b)
+    return f"{check} A: {ra} {grade['A']}. B: {rb} {grade['B']}. [[{label}]]"
+
+
+@dataclass(slots=True)
+class ArithmeticTask:
+    """Seeded `+`/`-` chains; every option is a run.yaml `task_options` key."""
+
+    min_ops: int = 2
+    max_ops: int = 3
+    min_operand: int = 1
+    max_operand: int = 20
+    max_value: int = 50
+    test_share: float = 0.1
+    name: str = "arithmetic"
+    reasoning_template: str = "reasoning_arith"
+    judge_template: str = "judge_arith"
+
+    def __post_init__(self):
+        from builder.errors import InputError
+
+        if not 1 <= self.min_ops <= self.max_ops:
+            raise InputError(f"arithmetic: need 1 <= min_ops <= max_ops, got {self.min_ops}, {self.max_ops}")
+        if not 0 <= self.min_operand <= self.max_operand <= self.max_value:
+            raise InputError("arithmetic: need 0 <= min_operand <= max_operand <= max_value")
+
+    def chain(self, rng: random.Random) -> Chain:
+        start = rng.randint(max(self.min_operand, 0), self.max_operand)
+        ops, value = [], start
+        for _ in range(rng.randint(self.min_ops, self.max_ops)):
+            op, b = self._next_op(value, rng)
+            ops.append((op, b))
+            value = apply(value, op, b)
+        return Chain(start, tuple(ops))
+
+    def _next_op(self, value: int, rng: random.Random) -> tuple[str, int]:
+        """A random operation whose result stays within 0..max_value (b = 0 only if nothing else fits)."""
+        for _ in range(100):
+            b = rng.randint(self.min_operand, self.max_operand)
+            choices = [op for op in "+-" if 0 <= apply(value, op, b) <= self.max_value]
+            if choices:
+                return rng.choice(choices), b
+        return "+", 0
+
+    def chains(self, split: str, n: int, seed: int) -> list[Chain]:
+        """n distinct chains of one split, seeded; the split is a hash of the problem text."""
+        check_split(split)
+        rng = random.Random(f"arithmetic:{seed}:{split}")
+        seen, out = set(), []
+        for _ in range(n * 200):  # guard against a problem space smaller than n
+            if len(out) == n:
+                break
+            chain = self.chain(rng)
+            if chain.text not in seen and hash_split(chain.text, self.test_share) == split:
+                seen.add(chain.text)
+                out.append(chain)
+        return out
+
+    def problems(self, split: str, n: int, seed: int) -> list[dict]:
+        return [
+            {"problem": c.text, "answer": str(c.values[-1]), "meta": {"task": self.name, "n_ops": len(c.ops)}}
+            for c in self.chains(split, n, seed)
+        ]
+
+    def check_answer(self, prediction: str | None, gold: str) -> bool:
+        return answers_match(prediction, gold)
+
+    def check_step(self, problem: str, prefix: list[str], step: str) -> bool | None:
+        return check_step(problem, prefix, step)
+
+    def ift_examples(self, split: str, n: int, seed: int) -> list[dict]:
+        return [
+            {"problem": c.text, "solution": "".join(gold_steps(c)), "answer": str(c.values[-1])}
+            for c in self.chains(split, n, seed)
+        ]
+
+    def eft_examples(self, split: str, n: int, seed: int) -> list[dict]:
+        """n judge examples: each (problem, position, corruption) comes in both A/B orders."""
+        rng = random.Random(f"arithmetic-eft:{seed}:{split}")
+        out: list[dict] = []
+        # different seed stream than IFT, so judge and solution examples do not share problems 1:1
+        for chain in self.chains(split, (n + 1) // 2, seed + 7919):
+            out.extend(self._pair_rows(chain, rng))
+        return out[:n]
+
+    def _pair_rows(self, chain: Chain, rng: random.Random) -> list[dict]:
+        gold = gold_steps(chain)
+        for _ in range(20):
+            k = rng.randint(1, len(gold))
+            wrong = corrupt_step(chain, k, rng.choice(CORRUPTIONS), rng)
+            if wrong is not None:
+                break
+        else:
+            return []
+        rows = []
+        for label, (a, b) in (("A", (gold[k - 1], wrong)), ("B", (wrong, gold[k - 1]))):
+            rows.append({
+                "problem": chain.text, "prefix": "".join(gold[: k - 1]), "step_a": a, "step_b": b,
+                "label": label, "judgment": judgment(chain, k, a, b, label),
+            })
+        rng.shuffle(rows)
+        return rows
