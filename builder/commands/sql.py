@@ -1,0 +1,86 @@
+"""`psr sql`: DuckDB over every table of a run."""
+
+from __future__ import annotations
+
+import click
+
+from builder.commands.options import run_option
+from builder.errors import InputError, PsrError
+
+
+@click.command()
+@click.argument("query", required=False)
+@run_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout (required for parquet).")
+@click.option("--views", is_flag=True, help="Print the CREATE VIEW statements (paste them into the DuckDB CLI).")
+def sql(query, run_dir, fmt, out, views):
+    """Run QUERY with one view per table (problems, trees, nodes, judgments, pairs, evals, ift, eft).
+
+    \b
+    Examples:
+      psr sql "SELECT iteration, status, count(*) FROM trees GROUP BY ALL" --run runs/demo
+      psr sql "SELECT depth, avg(wins) FROM nodes GROUP BY depth" --run runs/demo --format csv
+      psr sql --views --run runs/demo | duckdb
+    """
+    from builder.query import connect, view_statements
+    from builder.store import Run
+
+    run = Run.open(run_dir)
+    if views:
+        click.echo("\n".join(view_statements(run)))
+        return
+    if not query:
+        raise click.UsageError("give a QUERY (or --views)")
+    if fmt == "parquet" and not out:
+        raise click.UsageError("--format parquet needs --out FILE")
+    db = connect(run)
+    try:
+        table = db.sql(query).arrow()
+    except Exception as exc:  # noqa: BLE001 - duckdb raises many error classes; all are user query errors
+        raise InputError(f"query failed: {str(exc).splitlines()[0]}") from None
+    if hasattr(table, "read_all"):
+        table = table.read_all()
+    emit(table, fmt, out)
+
+
+def emit(table, fmt: str, out: str | None) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        pq.write_table(table, out)
+        return
+    if fmt == "csv":
+        import io
+
+        buf = io.BytesIO()
+        pcsv.write_csv(table, buf)
+        _write(buf.getvalue().decode(), out)
+    elif fmt == "json":
+        import json
+
+        _write("\n".join(json.dumps(r, default=str) for r in table.to_pylist()) + "\n", out)
+    else:
+        _print_table(table, out)
+
+
+def _write(text: str, out: str | None) -> None:
+    if out:
+        with open(out, "w") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _print_table(table, out: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if out:
+        raise PsrError("--out is for csv, json or parquet; use --format csv")
+    t = Table(*table.column_names, show_lines=False)
+    for row in table.to_pylist():
+        t.add_row(*("" if v is None else str(v) for v in row.values()))
+    Console().print(t)
+    click.echo(f"{table.num_rows} row(s)", err=True)

@@ -1,0 +1,212 @@
+"""The run configuration: one validated object, loaded from RUN_DIR/run.yaml.
+
+Presets ship as YAML under builder/presets/. `psr init` writes a preset (plus `--set` overrides)
+to run.yaml, which is then frozen for the run. Unknown or ill-typed keys are errors naming the
+key path (pydantic with extra="forbid").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from builder.errors import InputError
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TinyModel(Section):
+    layers: int = 4
+    hidden: int = 128
+    heads: int = 4
+    intermediate: int = 352
+
+
+class Models(Section):
+    M0: str = Field("models/M0", description="Base model: path (relative to the run dir) or Hub id.")
+    M1: str | None = Field(None, description="Given: skip iteration 0 and use this as M1.")
+    build_tiny: bool = Field(False, description="`make init` builds M0 with `psr model tiny`.")
+    tiny: TinyModel = TinyModel()
+
+
+class Problems(Section):
+    source: str = "task:arithmetic"
+    split: str = "train"
+    per_iteration: list[int] = Field(default_factory=lambda: [64], description="Problems per iteration 1, 2, ...; the last repeats.")
+    fields: dict[str, str] = Field(default_factory=dict, description="Column mapping DST=SRC.")
+    disjoint: bool = True
+
+    def count(self, iteration: int) -> int:
+        i = min(max(iteration, 1), len(self.per_iteration)) - 1
+        return self.per_iteration[i]
+
+
+class VllmSettings(Section):
+    tensor_parallel_size: int = 1
+    enable_prefix_caching: bool = True
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = 4096
+
+
+class OpenAISettings(Section):
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    timeout: float = 120.0
+    max_retries: int = 5
+
+
+class Engine(Section):
+    name: Literal["hf", "vllm", "openai"] = "hf"
+    dtype: str = "auto"
+    device: str = "auto"
+    max_batch_tokens: int = 65536
+    vllm: VllmSettings = VllmSettings()
+    openai: OpenAISettings = OpenAISettings()
+
+    def settings(self) -> dict[str, Any]:
+        """The flat settings dict handed to builder.engines.load_engine."""
+        base = {"dtype": self.dtype, "device": self.device, "max_batch_tokens": self.max_batch_tokens}
+        if self.name == "vllm":
+            base.update(self.vllm.model_dump())
+        if self.name == "openai":
+            base.update(self.openai.model_dump())
+        return base
+
+
+class Prompts(Section):
+    reasoning: str = "reasoning_paper"
+    judge: str = "judge_paper"
+    step_stop: str = "\nStep "
+
+
+class Mcts(Section):
+    simulations: int = 16
+    c_puct: float = 1.0
+
+
+class Search(Section):
+    strategy: Literal["tournament", "mcts"] = "tournament"
+    width: int = Field(6, ge=2)
+    temperature: float = 0.5
+    top_p: float = 0.95
+    max_step_tokens: int = 256
+    max_steps: int = Field(20, ge=1)
+    judge_orders: Literal["both", "one"] = "both"
+    judge_temperature: float = 0.0
+    judge_max_tokens: int = 512
+    max_rollbacks: int = Field(3, ge=0)
+    chunk_size: int = Field(16, ge=1)
+    mcts: Mcts = Mcts()
+
+
+class Pairs(Section):
+    min_margin: float = 0.0
+    max_prompt_chars: int | None = None
+    max_step_chars: int | None = None
+
+
+class TrainerStage(Section):
+    template: str
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class Trainer(Section):
+    env: str = ".venv-axolotl"
+    launcher: str | None = None
+    extra_args: list[str] = Field(default_factory=list)
+    sft: TrainerStage = TrainerStage(template="sft.yaml")
+    dpo: TrainerStage = TrainerStage(template="dpo.yaml")
+
+
+class InitData(Section):
+    ift_train: int = 2000
+    eft_train: int = 2000
+    eft_test: int = 200
+
+
+class Eval(Section):
+    benchmarks: list[str] = Field(default_factory=lambda: ["task"])
+    modes: list[Literal["greedy", "search"]] = Field(default_factory=lambda: ["greedy"])
+    limit: int | None = 200
+    max_steps: int = 20
+
+
+class Hub(Section):
+    license: str = "apache-2.0"
+    tags: list[str] = Field(default_factory=lambda: ["psrlm", "step-dpo", "self-rewarding", "math"])
+
+
+class RunConfig(Section):
+    name: str = "run"
+    seed: int = 1234
+    task: str = "arithmetic"
+    task_options: dict[str, Any] = Field(default_factory=dict)
+    models: Models = Models()
+    problems: Problems = Problems()
+    engine: Engine = Engine()
+    prompts: Prompts = Prompts()
+    search: Search = Search()
+    pairs: Pairs = Pairs()
+    init_data: InitData = InitData()
+    trainer: Trainer = Trainer()
+    eval: Eval = Eval()
+    hub: Hub = Hub()
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def load_preset(name: str) -> dict:
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise InputError(f"unknown preset '{name}' (available: {', '.join(preset_names())})")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `a.b.c=value` override in place; the value is parsed as YAML (so 3, true, [1,2] work)."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise InputError(f"--set expects KEY=VALUE, got '{assignment}'")
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InputError(f"--set {key}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+
+
+def validate_config(data: dict, origin: str) -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise InputError(f"{origin}: key '{path}': {err['msg']}{more}") from None
+
+
+def load_config(path: Path) -> RunConfig:
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping at the top level")
+    return validate_config(data, str(path))
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,249 @@
+"""Importing problems into an iteration: local files, Hugging Face dataset ids, or task:NAME.
+
+Problems get a stable content id; duplicates and problems already used by earlier iterations
+of the run are dropped (and counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import InputError, PsrError
+from builder.store import Run, read_table, require_unsealed, write_table
+
+FILE_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv")
+
+
+def problem_id(text: str) -> str:
+    norm = " ".join(text.split())
+    return hashlib.sha256(norm.encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class ImportResult:
+    added: int
+    duplicates: int
+    already_used: int
+    source: str
+    removed: list = field(default_factory=list)
+
+
+def parse_fields(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        dst, sep, src = item.partition("=")
+        if not sep or not dst or not src:
+            raise InputError(f"--field expects DST=SRC (e.g. problem=question), got '{item}'")
+        out[dst.strip()] = src.strip()
+    return out
+
+
+def load_rows(source: str, split: str, fields: dict[str, str], limit_hint: int | None = None) -> list[dict]:
+    """Rows with at least 'problem' (and 'answer' when the source has one) from a file or Hub id."""
+    path = Path(source)
+    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
+        rows, origin = read_file_rows(path), str(path)
+    else:
+        rows, origin = read_hub_rows(source, split), source
+    return [normalize_row(r, fields, origin, i) for i, r in enumerate(map_fields(rows, fields, origin))]
+
+
+def map_fields(rows: list[dict], fields: dict[str, str], origin: str) -> list[dict]:
+    if not rows:
+        raise InputError(f"{origin}: empty (no rows)")
+    found = list(rows[0].keys())
+    for dst, src in fields.items():
+        if src not in rows[0]:
+            raise InputError(f"{origin}: no column '{src}' (for --field {dst}={src}); columns found: {', '.join(found)}")
+    mapped = [{**r, **{dst: r.get(src) for dst, src in fields.items()}} for r in rows]
+    if "problem" not in mapped[0]:
+        raise InputError(f"{origin}: missing column 'problem' (map one with --field problem=COLUMN); columns found: {', '.join(found)}")
+    return mapped
+
+
+def normalize_row(row: dict, fields: dict, origin: str, i: int) -> dict:
+    text = row.get("problem")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{origin}: row {i}: column 'problem' is empty or not text")
+    answer = row.get("answer")
+    if answer is not None and not isinstance(answer, str):
+        answer = str(answer)
+    if answer is not None:
+        answer = gold_answer(answer)
+    elif isinstance(row.get("solution"), str):
+        from builder.steps import extract_boxed
+
+        answer = extract_boxed(row["solution"])
+    used = {"problem", "answer"} | set(fields.values())
+    meta = {k: v for k, v in row.items() if k not in used and _jsonable(v)}
+    meta["row"] = i
+    return {"problem": text.strip(), "answer": answer, "meta": meta}
+
+
+def gold_answer(text: str) -> str:
+    """GSM8K golds end with '#### N'; MATH-style golds may be a \\boxed{} solution."""
+    if "####" in text:
+        return text.rsplit("####", 1)[1].strip().replace(",", "")
+    if "\\boxed" in text:
+        from builder.steps import extract_boxed
+
+        return extract_boxed(text) or text.strip()
+    return text.strip()
+
+
+def _jsonable(v) -> bool:
+    try:
+        json.dumps(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def read_file_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in FILE_SUFFIXES:
+        raise InputError(f"{path}: unsupported file type '{suffix}' (use {', '.join(FILE_SUFFIXES)})")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file")
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    text = _read_text(path)
+    if suffix == ".jsonl":
+        return _read_jsonl(path, text)
+    if suffix == ".json":
+        return _read_json(path, text)
+    return _read_csv(path)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_parquet(path: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pylist()
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
+        raise InputError(f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})") from None
+
+
+def _read_jsonl(path: Path, text: str) -> list[dict]:
+    rows = []
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: line {line_no}: invalid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}: line {line_no}: expected a JSON object")
+        rows.append(row)
+    return rows
+
+
+def _read_json(path: Path, text: str) -> list[dict]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
+    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
+        data = next(iter(data.values()))
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(f"{path}: expected a JSON list of objects")
+    return data
+
+
+def _read_csv(path: Path) -> list[dict]:
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: unreadable CSV ({exc})") from None
+
+
+def read_hub_rows(repo_id: str, split: str) -> list[dict]:
+    if not re.match(r"^[\w.-]+(/[\w.-]+)?$", repo_id):
+        raise InputError(f"'{repo_id}' is neither an existing file nor a Hugging Face dataset id")
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(repo_id, split=split)
+    except Exception as exc:  # noqa: BLE001 - offline, missing repo, missing split all land here
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PsrError(f"cannot load Hugging Face dataset '{repo_id}' (split {split}): {first}") from None
+    return ds.to_list()
+
+
+def task_rows(run: Run, name: str, split: str, n: int, seed: int) -> list[dict]:
+    from builder.tasks import get_task
+
+    opts = run.config.task_options if name == run.config.task else {}
+    task = get_task(name, **opts)
+    return [{"problem": p["problem"], "answer": p.get("answer"), "meta": p.get("meta") or {}} for p in task.problems(split, n, seed)]
+
+
+def used_ids(run: Run, before: int) -> set[str]:
+    tbl = read_table(run, "problems")
+    its, ids = tbl.column("iteration").to_pylist(), tbl.column("problem_id").to_pylist()
+    return {pid for it, pid in zip(its, ids) if it < before}
+
+
+def add_problems(run: Run, iteration: int, source: str | None, split: str | None, limit: int | None,
+                 fields: list[str], force: bool = False) -> ImportResult:
+    cfg = run.config.problems
+    source = source or cfg.source
+    split = split or cfg.split
+    field_map = {**cfg.fields, **parse_fields(fields)} if source == cfg.source else parse_fields(fields)
+    removed = require_unsealed(run, iteration, force, ["problems", "trees", "nodes", "judgments", "pairs"])
+    want = limit if limit is not None else cfg.count(iteration)
+    used = used_ids(run, iteration) if cfg.disjoint else set()
+    current = set(read_table(run, "problems", iteration).column("problem_id").to_pylist())
+    rows = _candidate_rows(run, source, split, field_map, iteration, want + len(used) + len(current))
+    keep, dups, seen_before = _select(rows, used, current, want)
+    if keep:
+        part = f"add-{len(list(run.table_dir('problems', iteration).glob('part-*.parquet'))):03d}"
+        write_table(run, "problems", iteration, part, [_problem_row(r, source, split) for r in keep])
+    return ImportResult(len(keep), dups, seen_before, source, removed)
+
+
+def _candidate_rows(run, source, split, field_map, iteration, n_needed):
+    if source.startswith("task:"):
+        seed = run.config.seed * 1000 + iteration
+        return task_rows(run, source[5:], split, n_needed, seed)
+    return load_rows(source, split, field_map)
+
+
+def _select(rows, used, current, want):
+    keep, dups, seen_before, seen = [], 0, 0, set(current)
+    for r in rows:
+        pid = problem_id(r["problem"])
+        if pid in used:
+            seen_before += 1
+        elif pid in seen:
+            dups += 1
+        elif len(keep) < want:
+            seen.add(pid)
+            keep.append({**r, "problem_id": pid})
+    return keep, dups, seen_before
+
+
+def _problem_row(r: dict, source: str, split: str) -> dict:
+    return {
+        "problem_id": r["problem_id"], "source": source, "split": split, "problem": r["problem"],
+        "answer": r.get("answer"), "meta": json.dumps(r.get("meta") or {}, sort_keys=True),
+    }

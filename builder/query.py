@@ -1,0 +1,63 @@
+"""DuckDB over a run: one view per table spanning every iteration's Parquet parts.
+
+`open_run(path).sql("SELECT ...")` returns a DuckDB relation; `view_statements(run)` gives the
+CREATE VIEW statements users can paste into the DuckDB CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder import schemas
+from builder.store import Run, part_paths
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def view_sql(run: Run, table: str) -> str:
+    cols = schemas.duckdb_columns(table)
+    if not part_paths(run, table):
+        # No data yet: an empty view of the right shape, so queries still bind.
+        body = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in cols.items())
+        return f"CREATE OR REPLACE VIEW {table} AS SELECT {body} WHERE false;"
+    glob = str(run.data_dir / table / "iteration=*" / "part-*.parquet")
+    select = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in cols.items())
+    return (
+        f"CREATE OR REPLACE VIEW {table} AS SELECT {select} "
+        f"FROM read_parquet({_sql_str(glob)}, hive_partitioning = false, union_by_name = true);"
+    )
+
+
+def view_statements(run: Run) -> list[str]:
+    return [view_sql(run, t) for t in schemas.tables()]
+
+
+@dataclass
+class RunDB:
+    run: Run
+    con: object
+
+    def sql(self, query: str):
+        return self.con.sql(query)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def connect(run: Run, threads: int | None = None) -> RunDB:
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    for stmt in view_statements(run):
+        con.execute(stmt)
+    return RunDB(run, con)
+
+
+def open_run(path: str | Path) -> RunDB:
+    """Python API: DuckDB views over a run directory, e.g. `open_run('runs/demo').sql('...')`."""
+    return connect(Run.open(path))

@@ -1,0 +1,88 @@
+"""A run directory: its frozen config and where everything of it lives."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.config import RunConfig, apply_override, dump_config, load_config, load_preset, validate_config
+from builder.errors import InputError, PsrError
+
+CONFIG_NAME = "run.yaml"
+
+
+@dataclass(slots=True)
+class Run:
+    root: Path
+    config: RunConfig
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None) -> "Run":
+        if not path:
+            raise InputError("no run directory: pass --run RUN_DIR or set PSR_RUN")
+        root = Path(path)
+        cfg_path = root / CONFIG_NAME
+        if not cfg_path.exists():
+            raise InputError(f"{root}: not a run directory (no {CONFIG_NAME}); create it with `psr init {root} --preset demo`")
+        return cls(root.resolve(), load_config(cfg_path))
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def table_dir(self, table: str, iteration: int) -> Path:
+        return self.data_dir / table / f"iteration={iteration}"
+
+    def manifest_path(self, iteration: int) -> Path:
+        return self.data_dir / "manifests" / f"iteration={iteration}.json"
+
+    def work_dir(self, iteration: int) -> Path:
+        """Scratch state of long jobs (chunk markers); never read by SQL."""
+        return self.root / "work" / f"iteration={iteration}"
+
+    def trainer_dir(self, iteration: int) -> Path:
+        return self.root / "trainer" / f"iteration={iteration}"
+
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    def model_path(self, n: int) -> str:
+        """M(n): M0 from the config, M1 from the config when given, else RUN/models/M<n>."""
+        if n < 0:
+            raise PsrError(f"no model M{n}")
+        if n == 0:
+            return self._resolve(self.config.models.M0)
+        if n == 1 and self.config.models.M1:
+            return self._resolve(self.config.models.M1)
+        return str(self.models_dir() / f"M{n}")
+
+    def _resolve(self, ref: str) -> str:
+        """A relative path that exists (or looks local) is taken relative to the run dir; else a Hub id."""
+        p = Path(ref)
+        if p.is_absolute():
+            return str(p)
+        local = self.root / p
+        if local.exists() or ref.startswith(("models/", "./", "../")):
+            return str(local)
+        return ref
+
+
+def init_run(root: Path, preset: str, overrides: list[str], force: bool = False) -> Run:
+    root = Path(root)
+    cfg_path = root / CONFIG_NAME
+    if cfg_path.exists() and not force:
+        raise PsrError(f"{cfg_path} exists: a run's config is frozen (use --force to overwrite it)")
+    data = load_preset(preset)
+    for item in overrides:
+        apply_override(data, item)
+    cfg = validate_config(data, f"preset '{preset}' with --set overrides")
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = cfg_path.with_suffix(".yaml.tmp")
+    tmp.write_text(f"# psr run config (preset: {preset}); frozen for this run\n" + dump_config(cfg))
+    os.replace(tmp, cfg_path)
+    return Run(root.resolve(), cfg)

@@ -1,0 +1,95 @@
+"""Run config validation, `psr init`, the CLI surface, and its help texts."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from builder.cli import cli
+from builder.config import load_config, preset_names
+from tests.helpers import invoke
+
+SURFACE = ["init", "problems", "model", "init-data", "generate", "seal", "pairs", "export", "config", "train",
+           "eval", "eval-judge", "report", "sql", "validate", "push"]
+
+
+def test_cli_surface_is_fixed():
+    assert SURFACE == [c for c in SURFACE if c in cli.commands]
+    assert set(cli.commands["problems"].commands) >= {"add"}
+    assert set(cli.commands["model"].commands) >= {"tiny", "smollm2"}
+
+
+def _all_commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield prefix + (name,), cmd
+        if hasattr(cmd, "commands"):
+            yield from _all_commands(cmd, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _all_commands(cli)], ids=lambda p: " ".join(p))
+def test_every_command_has_help(path):
+    res = invoke(*path, "--help")
+    assert res.exit_code == 0
+    cmd = cli
+    for name in path:
+        cmd = cmd.commands[name]
+    assert cmd.help and len(cmd.help.strip()) > 20, f"psr {' '.join(path)} needs a useful --help"
+
+
+def test_help_does_not_import_heavy_modules():
+    code = "import sys; from builder.cli import cli; import click.testing as t; t.CliRunner().invoke(cli, ['--help']);" \
+           "print(','.join(m for m in ('torch','transformers','vllm','duckdb','datasets') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_presets_validate():
+    assert {"demo", "qwen2.5-math-7b"} <= set(preset_names())
+
+
+def test_init_writes_frozen_config_with_overrides(tmp_path):
+    res = invoke("init", tmp_path / "r", "--preset", "qwen2.5-math-7b", "--set", "search.width=4",
+                 "--set", "problems.per_iteration=[10, 20]")
+    assert res.exit_code == 0, res.output
+    cfg = load_config(tmp_path / "r" / "run.yaml")
+    assert cfg.search.width == 4 and cfg.problems.per_iteration == [10, 20]
+    assert cfg.engine.name == "vllm" and cfg.search.temperature == 0.5 and cfg.search.judge_orders == "both"
+    again = invoke("init", tmp_path / "r", "--preset", "demo")
+    assert again.exit_code == 1 and "frozen" in again.output
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("search.widht=3", "key 'search.widht'"),
+    ("search.width=many", "key 'search.width'"),
+    ("engine.name=tgi", "key 'engine.name'"),
+    ("nonsense", "KEY=VALUE"),
+])
+def test_bad_config_key_names_the_path(tmp_path, override, needle):
+    res = invoke("init", tmp_path / "r", "--preset", "demo", "--set", override)
+    assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
+
+
+def test_bad_run_yaml_names_the_key(tmp_path):
+    invoke("init", tmp_path / "r", "--preset", "demo")
+    path = tmp_path / "r" / "run.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["search"]["max_rollbacks"] = "lots"
+    path.write_text(yaml.safe_dump(data))
+    res = invoke("sql", "SELECT 1", "--run", tmp_path / "r")
+    assert res.exit_code == 2 and "search.max_rollbacks" in res.output
+
+
+def test_missing_run_dir_is_one_line(tmp_path):
+    res = invoke("sql", "SELECT 1", "--run", tmp_path / "nope")
+    assert res.exit_code == 2 and "not a run directory" in res.output
+
+
+def test_model_paths(tmp_path):
+    from builder.store import init_run
+
+    run = init_run(tmp_path / "r", "demo", [])
+    assert run.model_path(0) == str(run.root / "models" / "M0")
+    assert run.model_path(3) == str(run.root / "models" / "M3")
+    run = init_run(tmp_path / "q", "qwen2.5-math-7b", ["models.M1=/ckpt/m1"])
+    assert run.model_path(0) == "Qwen/Qwen2.5-Math-7B" and run.model_path(1) == "/ckpt/m1"

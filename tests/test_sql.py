@@ -1,0 +1,63 @@
+"""`psr sql` and the Python API over two iterations; --views runs in a plain DuckDB."""
+
+import json
+
+import duckdb
+
+import builder
+from builder.store import write_table
+from tests.helpers import invoke, make_run, problem_rows
+
+
+def _two_iterations(tmp_path):
+    run = make_run(tmp_path)
+    write_table(run, "problems", 1, "a", problem_rows(3))
+    write_table(run, "problems", 2, "a", problem_rows(2, start=10))
+    return run
+
+
+def test_sql_returns_rows_of_both_iterations(tmp_path):
+    run = _two_iterations(tmp_path)
+    res = invoke("sql", "SELECT iteration, count(*) AS n FROM problems GROUP BY iteration ORDER BY iteration",
+                 "--run", run.root, "--format", "json")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.output.strip().splitlines() if line.startswith("{")]
+    assert rows == [{"iteration": 1, "n": 3}, {"iteration": 2, "n": 2}]
+
+
+def test_sql_csv_parquet_and_table(tmp_path):
+    run = _two_iterations(tmp_path)
+    res = invoke("sql", "SELECT problem_id FROM problems ORDER BY problem_id", "--run", run.root, "--format", "csv")
+    assert res.output.splitlines()[0].strip('"') == "problem_id" and len(res.output.splitlines()) == 6
+    out = tmp_path / "x.parquet"
+    res = invoke("sql", "SELECT * FROM problems", "--run", run.root, "--format", "parquet", "--out", out)
+    assert res.exit_code == 0 and duckdb.sql(f"SELECT count(*) FROM '{out}'").fetchall()[0][0] == 5
+    res = invoke("sql", "SELECT count(*) AS n FROM problems", "--run", run.root)
+    assert res.exit_code == 0 and "5" in res.output
+
+
+def test_views_run_in_plain_duckdb(tmp_path):
+    run = _two_iterations(tmp_path)
+    res = invoke("sql", "--views", "--run", run.root)
+    con = duckdb.connect()
+    con.execute(res.output)
+    assert con.sql("SELECT count(*) FROM problems").fetchall()[0][0] == 5
+    assert con.sql("SELECT count(*) FROM pairs").fetchall()[0][0] == 0
+
+
+def test_python_api_open_run(tmp_path):
+    run = _two_iterations(tmp_path)
+    rel = builder.open_run(run.root).sql("SELECT max(iteration) FROM problems")
+    assert rel.fetchall()[0][0] == 2
+
+
+def test_bad_query_is_one_line(tmp_path):
+    run = _two_iterations(tmp_path)
+    res = invoke("sql", "SELECT nope FROM problems", "--run", run.root)
+    assert res.exit_code == 2 and "query failed" in res.output and "Traceback" not in res.output
+
+
+def test_run_defaults_to_env(tmp_path):
+    run = _two_iterations(tmp_path)
+    res = invoke("sql", "SELECT count(*) AS n FROM problems", "--format", "csv", env={"PSR_RUN": str(run.root)})
+    assert res.exit_code == 0 and res.output.splitlines()[1] == "5"

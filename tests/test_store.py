@@ -1,0 +1,144 @@
+"""The versioned store: atomic parts, sealing, --force, validation, datasets and DuckDB reads."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import pytest
+
+from builder import schemas
+from builder.errors import InputError, SealedError
+from builder.store import (
+    clear_tables, is_sealed, part_paths, read_table, record_table, require_unsealed, seal, validate, write_table,
+)
+from tests.helpers import invoke, make_run, problem_rows
+
+
+def test_write_conforms_and_reads_back(tmp_path):
+    run = make_run(tmp_path)
+    path = write_table(run, "problems", 2, "a", problem_rows(5))
+    assert path == run.data_dir / "problems" / "iteration=2" / "part-a.parquet"
+    pf = pq.ParquetFile(path)
+    assert pf.schema_arrow.remove_metadata() == schemas.arrow_schema("problems").remove_metadata()
+    assert pf.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert pf.schema_arrow.metadata[b"psr_schema_version"] == b"1"
+    tbl = read_table(run, "problems", 2)
+    assert tbl.num_rows == 5 and set(tbl.column("iteration").to_pylist()) == {2}
+
+
+def test_write_rejects_wrong_iteration_rows(tmp_path):
+    import pyarrow as pa
+
+    run = make_run(tmp_path)
+    rows = [dict(r, iteration=3) for r in problem_rows(2)]
+    tbl = pa.Table.from_pylist(rows)
+    with pytest.raises(InputError, match="iteration != 2"):
+        write_table(run, "problems", 2, "a", tbl)
+
+
+def test_every_table_loads_with_datasets(tmp_path):
+    """datasets.load_dataset('parquet', data_files=...) reads every table the store writes."""
+    import datasets
+
+    run = make_run(tmp_path)
+    for table in schemas.tables():
+        write_table(run, table, 1, "x", [_row(table, i) for i in range(3)])
+        files = [str(p) for p in part_paths(run, table, 1)]
+        ds = datasets.load_dataset("parquet", data_files=files, split="train")
+        assert ds.num_rows == 3
+        assert ds.features == schemas.features(table)
+
+
+def _row(table, i):
+    """A valid row of any table, derived from the schema itself."""
+    values = {"string": f"v{i}", "int32": i, "int64": i, "float64": float(i), "bool": bool(i % 2)}
+    return {c.name: values[c.type] for c in schemas.get(table).columns if c.name != "iteration"}
+
+
+WRITER = r"""
+import sys, pyarrow as pa
+from builder.store import Run, write_table
+run = Run.open(sys.argv[1])
+rows = [{"problem_id": f"p{i}", "source": "s", "split": "t", "problem": "x" * 2000 + str(i), "answer": None, "meta": "{}"}
+        for i in range(200000)]
+print("writing", flush=True)
+write_table(run, "problems", 1, "big", rows)
+print("done", flush=True)
+"""
+
+
+def test_killed_writer_leaves_no_visible_partial_file(tmp_path):
+    run = make_run(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(run.root)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    table_dir = run.table_dir("problems", 1)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(table_dir.glob(".part-*")):
+        time.sleep(0.01)
+    assert any(table_dir.glob(".part-*")), "the writer never started its temp file"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert part_paths(run, "problems", 1) == []  # readers see nothing
+    assert read_table(run, "problems", 1).num_rows == 0
+
+
+def test_seal_force_and_validate(tmp_path):
+    run = make_run(tmp_path)
+    write_table(run, "problems", 1, "a", problem_rows(4))
+    manifest = seal(run, 1, ["problems"], {"seed": 1})
+    assert manifest["tables"]["problems"]["rows"] == 4
+    assert is_sealed(run, 1)
+    with pytest.raises(SealedError, match="sealed; pass --force"):
+        require_unsealed(run, 1, force=False, tables=["problems"])
+    assert validate(run) == ([], 1)
+
+    # tampering is caught, naming the file
+    path = part_paths(run, "problems", 1)[0]
+    data = bytearray(path.read_bytes())
+    data[-20] ^= 0xFF
+    path.write_bytes(bytes(data))
+    problems, _ = validate(run)
+    assert len(problems) == 1 and str(path) in problems[0] and "sha256" in problems[0]
+
+    # a missing file is caught
+    path.unlink()
+    problems, _ = validate(run)
+    assert "missing" in problems[0] and path.name in problems[0]
+
+    removed = require_unsealed(run, 1, force=True, tables=["problems"])
+    assert run.manifest_path(1) in removed and not is_sealed(run, 1)
+
+
+def test_validate_catches_extra_file_and_records_derived_tables(tmp_path):
+    run = make_run(tmp_path)
+    write_table(run, "problems", 1, "a", problem_rows(2))
+    seal(run, 1, ["problems"], {})
+    write_table(run, "pairs", 1, "all", [_row("pairs", 0)])
+    problems, _ = validate(run, 1)
+    assert any("not in the manifest" in p for p in problems)
+    record_table(run, 1, "pairs", {"kept": 1})
+    assert validate(run, 1)[0] == []
+    assert json.loads(run.manifest_path(1).read_text())["derived"]["pairs"] == {"kept": 1}
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    run = make_run(tmp_path)
+    write_table(run, "problems", 1, "a", problem_rows(2))
+    seal(run, 1, ["problems"], {})
+    ok = invoke("validate", "--run", run.root)
+    assert ok.exit_code == 0 and "ok: 1 sealed file" in ok.output
+    part_paths(run, "problems", 1)[0].unlink()
+    bad = invoke("validate", "--run", run.root)
+    assert bad.exit_code == 1 and "missing" in bad.output and "Traceback" not in bad.output
+
+
+def test_clear_tables_reports_removed(tmp_path):
+    run = make_run(tmp_path)
+    write_table(run, "problems", 1, "a", problem_rows(2))
+    removed = clear_tables(run, 1, ["problems", "nodes"])
+    assert [p.name for p in removed] == ["part-a.parquet"]
+    assert not run.table_dir("problems", 1).exists()
