@@ -107,3 +107,12 @@ def test_sealed_iteration_refuses_then_force_reports(tmp_path):
     assert res.exit_code == 1 and "sealed; pass --force" in res.output
     res = invoke("problems", "add", src, "--run", run.root, "--iter", 1, "--force")
     assert res.exit_code == 0 and "--force: removed" in res.output and "part-add-000.parquet" in res.output
+
+
+def test_if_needed_skips_when_problems_exist(tmp_path):
+    run = make_run(tmp_path)
+    res = invoke("problems", "add", "task:arithmetic", "--run", run.root, "--iter", 1, "--limit", 4, "--if-needed")
+    assert res.exit_code == 0 and "added 4" in res.output
+    res = invoke("problems", "add", "task:arithmetic", "--run", run.root, "--iter", 1, "--limit", 4, "--if-needed")
+    assert "nothing to do" in res.output
+    assert read_table(run, "problems", 1).num_rows == 4

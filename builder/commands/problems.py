@@ -19,8 +19,9 @@ def problems():
 @click.option("--limit", type=click.IntRange(min=1), help="Number of problems (default: problems.per_iteration of the config).")
 @click.option("--split", help="Split of the source (default: problems.split of the config).")
 @click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Map a source column, e.g. problem=question.")
+@click.option("--if-needed", is_flag=True, help="Do nothing when the iteration is sealed or already has problems (for make).")
 @force_option
-def add(source, run_dir, iteration, limit, split, fields, force):
+def add(source, run_dir, iteration, limit, split, fields, if_needed, force):
     """Add problems to iteration N from SOURCE (default: problems.source of the config).
 
     SOURCE is a local .parquet/.jsonl/.json/.csv file, a Hugging Face dataset id, or task:NAME.
@@ -32,9 +33,12 @@ def add(source, run_dir, iteration, limit, split, fields, force):
       psr problems add gsm8k.jsonl --run R --iter 1 --field problem=question
     """
     from builder.problems import add_problems
-    from builder.store import Run
+    from builder.store import Run, is_sealed, part_paths
 
     run = Run.open(run_dir)
+    if if_needed and (is_sealed(run, iteration) or part_paths(run, "problems", iteration)):
+        say(f"iteration {iteration} already has its problems; nothing to do")
+        return
     res = add_problems(run, iteration, source, split, limit, list(fields), force=force)
     report_removed(res.removed)
     say(f"iteration {iteration}: added {res.added} problems from {res.source} "
