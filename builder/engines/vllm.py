@@ -1,0 +1,65 @@
+"""The vLLM engine: one `LLM.generate` call for the whole request list, on one or more GPUs.
+
+vLLM is imported in the constructor only (CUDA builds only, kept out of the CPU install), so
+importing this module costs nothing. vLLM schedules and batches the list itself; prefix caching
+(on by default) lets the many prompts that share a problem and its accepted steps reuse their KV
+cache. With `n > 1` and a seed, vLLM seeds the i-th sample with `seed + i`: callers give
+different requests seeds at least n apart when two requests may share a prompt.
+"""
+
+from __future__ import annotations
+
+from builder.engines import check_settings
+from builder.engines.base import Completion, EngineInfo, Request
+from builder.errors import need
+
+DEFAULTS = {
+    "tensor_parallel_size": 1,
+    "enable_prefix_caching": True,
+    "gpu_memory_utilization": 0.9,
+    "max_model_len": None,
+    "seed": 0,
+    "dtype": "auto",
+}
+# Shared engine settings that mean nothing to vLLM (it places and batches by itself).
+IGNORED = {"device", "max_batch_tokens"}
+
+
+class VLLMEngine:
+    def __init__(self, model: str, settings: dict):
+        check_settings("vllm", settings, set(DEFAULTS) | IGNORED)
+        vllm = need("vllm", "vllm", "the vllm engine")
+        self._sampling_params = vllm.SamplingParams
+        llm_args = {**DEFAULTS, **{k: v for k, v in settings.items() if k in DEFAULTS}}
+        self.llm = vllm.LLM(model=model, **llm_args)
+        self.info = EngineInfo(name="vllm", version=getattr(vllm, "__version__", "unknown"), model=model,
+                               settings=llm_args)
+
+    def generate(self, requests: list[Request]) -> list[list[Completion]]:
+        if not requests:
+            return []
+        params = [
+            self._sampling_params(n=r.n, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens,
+                                  stop=list(r.stop), seed=r.seed, logprobs=0)
+            for r in requests
+        ]
+        outputs = self.llm.generate([r.prompt for r in requests], sampling_params=params, use_tqdm=False)
+        return [[completion(c) for c in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
+
+
+def completion(output) -> Completion:
+    """Map a vLLM CompletionOutput onto the engine-neutral Completion."""
+    return Completion(
+        text=output.text,
+        finish_reason=finish_reason(output.finish_reason, output.stop_reason),
+        n_tokens=len(output.token_ids),
+        logprob=output.cumulative_logprob,
+    )
+
+
+def finish_reason(reason: str | None, stop_reason) -> str:
+    """vLLM says "stop" for both a stop string (stop_reason = the string) and an EOS/stop token
+    (stop_reason None, or the token id for extra EOS ids from generation_config): split them."""
+    if reason != "stop":  # "length", or "abort" (not expected offline): not a finished step
+        return "length"
+    return "stop" if isinstance(stop_reason, str) else "eos"
