@@ -42,5 +42,5 @@ def push(run_dir, repo, iterations, private, dry_run):
         return
     tags = ", ".join(result.tags_created) or "none"
     kept = f"; kept existing tag(s) {', '.join(result.tags_existing)}" if result.tags_existing else ""
-    say(f"pushed iteration(s) {its} to https://huggingface.co/datasets/{repo} (commit {result.commit}, "
+    say(f"pushed iteration(s) {its} to dataset {repo} ({result.url or f'commit {result.commit}'}, "
         f"{result.attempts} attempt(s)); tags created: {tags}{kept}")
