@@ -6,6 +6,7 @@ exception type: HfHubHTTPError made by huggingface_hub's own hf_raise_for_status
 HTTP response. The "unreachable Hub" case is real: a closed localhost port with offline mode off.
 """
 
+import inspect
 import socket
 import sys
 from types import SimpleNamespace
@@ -45,16 +46,28 @@ class StandInHub:
         self.conflicts, self.fail_status = conflicts, fail_status
         self.head, self.files = "head-0", [".gitattributes"]
 
+    def _record(self, method, *args, **kw):
+        """Record a call after checking it binds to the real HfApi method's signature."""
+        from huggingface_hub import HfApi
+
+        inspect.signature(getattr(HfApi, method)).bind(None, *args, **kw)
+        self.calls.append((method, args[0] if args else kw.get("repo_id"), kw))
+
     def create_repo(self, repo_id, **kw):
-        self.calls.append(("create_repo", repo_id, kw))
+        self._record("create_repo", repo_id, **kw)
         return f"{self.endpoint}/datasets/{repo_id}"
 
     def repo_info(self, repo_id, **kw):
-        self.calls.append(("repo_info", repo_id, kw))
-        return SimpleNamespace(sha=self.head, siblings=[SimpleNamespace(rfilename=f) for f in self.files])
+        self._record("repo_info", repo_id, **kw)
+        return SimpleNamespace(sha=self.head)
+
+    def list_repo_files(self, repo_id, **kw):
+        self._record("list_repo_files", repo_id, **kw)
+        assert kw["revision"] == self.head
+        return list(self.files)
 
     def upload_folder(self, **kw):
-        self.calls.append(("upload_folder", kw["repo_id"], kw))
+        self._record("upload_folder", **kw)
         folder = kw["folder_path"]
         from pathlib import Path
 
@@ -72,7 +85,7 @@ class StandInHub:
         return SimpleNamespace(oid="c0ffee", commit_url=f"{self.endpoint}/datasets/{REPO}/commit/c0ffee")
 
     def create_tag(self, repo_id, *, tag, revision=None, repo_type=None, tag_message=None, exist_ok=False):
-        self.calls.append(("create_tag", repo_id, dict(tag=tag, revision=revision, repo_type=repo_type)))
+        self._record("create_tag", repo_id, tag=tag, revision=revision, repo_type=repo_type, tag_message=tag_message)
         if tag in self.tags:
             raise hub_error(409, "Tag reference already exists")
         self.tags[tag] = revision
@@ -89,16 +102,16 @@ def run(tmp_path_factory):
 def test_calls_and_one_retry_after_a_rejected_commit(run, tmp_path):
     hub, sleeps = StandInHub(conflicts=1), []
     result = publish(run, REPO, private=True, api=hub, sleep=sleeps.append)
-    assert hub.names() == ["create_repo", "repo_info", "upload_folder", "repo_info", "upload_folder",
-                           "create_tag", "create_tag", "create_tag"]
+    assert hub.names() == ["create_repo", "repo_info", "list_repo_files", "upload_folder",
+                           "repo_info", "list_repo_files", "upload_folder", "create_tag", "create_tag", "create_tag"]
     assert hub.calls[0][2] == {"repo_type": "dataset", "private": True, "exist_ok": True}
     assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 2.0
     first, second = hub.uploads[0][0], hub.uploads[1][0]
     assert first["repo_type"] == second["repo_type"] == "dataset"
     assert first["parent_commit"] == "head-0" and second["parent_commit"] == "head-other-1"
     assert "*/iteration=1/*.parquet" in second["delete_patterns"] and second["commit_message"].startswith("psr push")
-    tags = [c[2] for c in hub.calls if c[0] == "create_tag"]
-    assert tags == [{"tag": f"iter-{n}", "revision": "c0ffee", "repo_type": "dataset"} for n in (0, 1, 2)]
+    tags = [(c[2]["tag"], c[2]["revision"], c[2]["repo_type"]) for c in hub.calls if c[0] == "create_tag"]
+    assert tags == [(f"iter-{n}", "c0ffee", "dataset") for n in (0, 1, 2)]
     assert result.commit == "c0ffee" and result.attempts == 2 and result.tags_created == ["iter-0", "iter-1", "iter-2"]
 
     # The uploaded folder is the dry-run folder; after the retry the card also lists what the

@@ -1,7 +1,7 @@
 """Talking to the Hugging Face Hub: token, HfApi, commit retries, tags, one-line errors.
 
 Every Hub call goes through an `api` object with HfApi's methods (create_repo, repo_info,
-upload_folder, create_tag), so tests hand in a stand-in at that boundary. A commit is retried
+list_repo_files, upload_folder, create_tag), so tests hand in a stand-in at that boundary. A commit is retried
 with exponential backoff when the Hub rejects it because another commit landed first: HTTP 412
 (our `parent_commit` is no longer the head) or 409 (another commit operation is in progress).
 """
@@ -76,9 +76,10 @@ def with_commit_retries(attempt, *, attempts: int = 6, base_delay: float = 1.0, 
 
 
 def remote_state(api, repo_id: str) -> RemoteState:
-    info = api.repo_info(repo_id, repo_type="dataset")
-    files = [s.rfilename for s in (getattr(info, "siblings", None) or [])]
-    return RemoteState(getattr(info, "sha", None), parquet_layout(files))
+    head = api.repo_info(repo_id, repo_type="dataset").sha
+    # The file listing of that same commit (paginated, unlike repo_info's siblings).
+    files = api.list_repo_files(repo_id, repo_type="dataset", revision=head)
+    return RemoteState(head, parquet_layout(list(files)))
 
 
 def parquet_layout(paths: list[str]) -> dict[str, set[int]]:
