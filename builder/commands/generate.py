@@ -4,29 +4,80 @@ from __future__ import annotations
 
 import click
 
-from builder.commands.options import force_option, iter_option, not_yet, quiet_option, run_option
-
-ISSUE = "Step-wise self-judged search"
+from builder.commands.options import force_option, iter_option, quiet_option, report_removed, run_option, say
 
 
 @click.command()
 @run_option
 @iter_option
-@click.option("--shard", help="I/K: only the chunks of shard I of K.")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first K problems.")
+@click.option("--shard", metavar="I/K", help="Only the chunks c with c % K == I (K independent processes cover all).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first K problems (by problem_id hash order).")
 @force_option
 @quiet_option
 def generate(run_dir, iteration, shard, limit, force, quiet):
-    """Search over iteration N's problems with M(N); writes trees, nodes and judgments."""
-    not_yet("generate", ISSUE)
+    """Search over iteration N's problems with M(N); writes trees, nodes and judgments.
+
+    Resumable: complete chunks are skipped, so rerun the same command after a crash. A sealed
+    iteration is left alone unless --force (which removes its data first).
+
+    \b
+    Examples:
+      psr generate --run runs/demo --iter 1
+      psr generate --run R --iter 1 --shard 0/4    # one of 4 processes; then `psr seal`
+    """
+    from builder.progress import SearchProgress, live_enabled
+    from builder.search.iteration import generate_iteration
+    from builder.store import Run
+
+    run = Run.open(run_dir)
+    with SearchProgress(_problem_count(run, iteration, limit), live_enabled(quiet)) as progress:
+        report = generate_iteration(run, iteration, shard, limit, force, progress=progress)
+    if report.sealed:
+        say(f"iteration {iteration} is sealed; nothing to do")
+        return
+    report_removed(report.removed)
+    say(_summary(report))
+
+
+def _problem_count(run, iteration, limit) -> int:
+    from builder.store import read_table
+
+    n = read_table(run, "problems", iteration).num_rows
+    return min(n, limit) if limit else n
+
+
+def _summary(r) -> str:
+    i, k = r.shard
+    shard = f" shard {i}/{k}:" if k > 1 else ""
+    s = r.stats
+    statuses = ", ".join(f"{v} {name}" for name, v in sorted(r.statuses.items())) or "none"
+    rate = s.judge_calls / s.engine_seconds if s.engine_seconds else 0.0
+    return (f"iteration {r.iteration}:{shard} computed {len(r.computed)} chunk(s) ({r.n_problems} problems: {statuses}), "
+            f"skipped {len(r.skipped)} complete, of {r.n_chunks}; {s.rounds} max rounds, {s.engine_calls} engine calls, "
+            f"{s.gen_tokens} gen tokens, {s.judge_calls} judge calls ({rate:.1f}/s engine), "
+            f"{r.wall_seconds:.1f}s wall, {s.engine_seconds:.1f}s in the engine")
 
 
 @click.command()
 @run_option
 @iter_option
 def seal(run_dir, iteration):
-    """Check every chunk is present and write the iteration's manifest."""
-    not_yet("seal", ISSUE)
+    """Check every chunk of iteration N is present and verified, then write its manifest.
+
+    \b
+    Example:
+      psr seal --run runs/demo --iter 1
+    """
+    from builder.search.iteration import seal_iteration
+    from builder.store import Run
+
+    report = seal_iteration(Run.open(run_dir), iteration)
+    if report.already:
+        say(f"iteration {iteration} is already sealed")
+        return
+    rows = ", ".join(f"{v} {t}" for t, v in report.rows.items())
+    say(f"sealed iteration {iteration}: {rows}; {report.totals['judge_calls']} judge calls, "
+        f"{report.totals['gen_tokens']} gen tokens")
 
 
 @click.command()
@@ -34,5 +85,25 @@ def seal(run_dir, iteration):
 @iter_option
 @force_option
 def pairs(run_dir, iteration, force):
-    """Extract best-vs-worst step pairs from a sealed iteration."""
-    not_yet("pairs", ISSUE)
+    """Extract best-vs-worst step pairs from sealed iteration N, through counted quality gates.
+
+    \b
+    Example:
+      psr pairs --run runs/demo --iter 1
+    """
+    from builder.pairs import build_pairs
+    from builder.store import Run
+
+    report = build_pairs(Run.open(run_dir), iteration, force)
+    if report.already:
+        say(f"iteration {iteration}: pairs already extracted ({_gates(report.gates)}); --force redoes them")
+        return
+    report_removed(report.removed)
+    say(f"iteration {iteration}: {len(report.rows)} pairs ({_gates(report.gates)})")
+
+
+def _gates(g: dict) -> str:
+    if not g:
+        return "no gate counts"
+    drops = ", ".join(f"{name} {n}" for name, n in g["dropped"].items())
+    return f"{g['candidates']} candidates, kept {g['kept']}, dropped: {drops}"

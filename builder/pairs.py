@@ -1,0 +1,146 @@
+"""Step-level preference pairs from a sealed iteration's search trees, through counted quality gates.
+
+Candidates:
+- tournament: one per accepted (on_path) step: that step (chosen) vs the worst sibling of its
+  round (rejected; lowest wins, ties to the lowest candidate index). Steps discarded by a
+  rollback are not on the path, so they give no pair.
+- mcts: one per expanded node with >= 2 children: best child vs worst child by value (ties by
+  visits, then candidate index), so chosen value >= rejected value.
+`prompt` is exactly the generation prompt the step was sampled from (chat template + accepted
+prefix), `prefix` the accepted steps before it.
+
+Gates, in order (a candidate is counted under the first gate it fails): empty (chosen or rejected
+has an empty body), identical (same body after whitespace normalization), margin (below
+pairs.min_margin, when > 0), prompt_too_long, step_too_long. candidates = kept + sum(dropped).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+GATES = ("empty", "identical", "margin", "prompt_too_long", "step_too_long")
+
+
+@dataclass(slots=True)
+class PairsReport:
+    iteration: int
+    already: bool = False
+    rows: list[dict] = field(default_factory=list)
+    gates: dict = field(default_factory=dict)
+    removed: list = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    from builder.steps import step_body
+
+    return " ".join(step_body(text).split())
+
+
+def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tuple[dict, dict]]:
+    """(chosen node row, rejected node row) candidates from all trees' node rows."""
+    siblings = defaultdict(list)  # (parent_id, round) -> children sampled together
+    for n in nodes:
+        if n["parent_id"] is not None:
+            siblings[(n["parent_id"], n["round"])].append(n)
+    out = []
+    for (parent_id, _), group in sorted(siblings.items()):
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda n: n["candidate_index"])
+        if strategy_of[group[0]["tree_id"]] == "mcts":
+            key = lambda n: (n["value"], n["visits"], -n["candidate_index"])  # noqa: E731
+            out.append((max(group, key=key), min(group, key=key)))
+            continue
+        chosen = next((n for n in group if n["on_path"]), None)
+        if chosen is not None:
+            others = [n for n in group if n is not chosen]
+            out.append((chosen, min(others, key=lambda n: (n["wins"], n["candidate_index"]))))
+    return out
+
+
+def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg) -> str | None:
+    """The first gate a candidate pair fails, or None when it is kept."""
+    from builder.steps import step_body
+
+    if not step_body(chosen) or not step_body(rejected):
+        return "empty"
+    if _norm(chosen) == _norm(rejected):
+        return "identical"
+    if cfg.min_margin > 0 and margin < cfg.min_margin:
+        return "margin"
+    if cfg.max_prompt_chars is not None and len(prompt) > cfg.max_prompt_chars:
+        return "prompt_too_long"
+    if cfg.max_step_chars is not None and max(len(chosen), len(rejected)) > cfg.max_step_chars:
+        return "step_too_long"
+    return None
+
+
+def extract_pairs(trees: list[dict], nodes: list[dict], problems: dict[str, str], prompt_for, cfg,
+                  iteration: int) -> tuple[list[dict], dict]:
+    """Pair rows and gate counts. `problems`: problem_id -> text; `prompt_for(problem, prefix_steps)`."""
+    by_id = {n["node_id"]: n for n in nodes}
+    tree_of = {t["tree_id"]: t for t in trees}
+    strategy_of = {t["tree_id"]: t["strategy"] for t in trees}
+    rows, dropped = [], dict.fromkeys(GATES, 0)
+    candidates = candidate_pairs(nodes, strategy_of)
+    for chosen, rejected in candidates:
+        tree = tree_of[chosen["tree_id"]]
+        prefix = _prefix(by_id, chosen["parent_id"])
+        prompt = prompt_for(problems[tree["problem_id"]], prefix)
+        margin = _margin(chosen, rejected, tree["strategy"])
+        failed = gate(chosen["text"], rejected["text"], margin, prompt, cfg)
+        if failed:
+            dropped[failed] += 1
+            continue
+        rows.append(_row(iteration, tree, chosen, rejected, prompt, prefix, margin))
+    return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped}
+
+
+def _prefix(by_id: dict, parent_id: str) -> list[str]:
+    out, node = [], by_id[parent_id]
+    while node["parent_id"] is not None:
+        out.append(node["text"])
+        node = by_id[node["parent_id"]]
+    return out[::-1]
+
+
+def _margin(chosen: dict, rejected: dict, strategy: str) -> float:
+    if strategy == "mcts":
+        return float(chosen["value"] - rejected["value"])
+    return float(chosen["wins"] - rejected["wins"])
+
+
+def _row(iteration, tree, chosen, rejected, prompt, prefix, margin) -> dict:
+    return {
+        "iteration": iteration, "pair_id": f"{chosen['parent_id']}#{chosen['round']}", "tree_id": tree["tree_id"],
+        "problem_id": tree["problem_id"], "parent_id": chosen["parent_id"], "depth": chosen["depth"],
+        "chosen_node": chosen["node_id"], "rejected_node": rejected["node_id"], "prompt": prompt,
+        "prefix": "".join(prefix), "chosen": chosen["text"], "rejected": rejected["text"],
+        "chosen_wins": chosen["wins"] or 0, "rejected_wins": rejected["wins"] or 0, "margin": margin,
+        "is_final_step": chosen["is_terminal"], "chosen_terminal": chosen["is_terminal"],
+        "rejected_terminal": rejected["is_terminal"], "chosen_correct": chosen["step_correct"],
+        "rejected_correct": rejected["step_correct"],
+    }
+
+
+def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
+    """`psr pairs`: extract, gate, write one part and record it (with the gate counts) in the manifest."""
+    from builder.prompts import ChatRenderer, load_template
+    from builder.store import clear_tables, read_table, record_table, require_sealed, write_table
+
+    manifest = require_sealed(run, iteration, "psr pairs")
+    if "pairs" in manifest["tables"] and not force:
+        return PairsReport(iteration, already=True, gates=manifest.get("derived", {}).get("pairs", {}).get("gates", {}))
+    removed = clear_tables(run, iteration, ["pairs"])
+    renderer = ChatRenderer(run.model_path(iteration))
+    template = load_template(run.config.prompts.reasoning)
+    problems = {r["problem_id"]: r["problem"] for r in read_table(run, "problems", iteration).to_pylist()}
+    rows, gates = extract_pairs(
+        read_table(run, "trees", iteration).to_pylist(), read_table(run, "nodes", iteration).to_pylist(),
+        problems, lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
+        run.config.pairs, iteration,
+    )
+    write_table(run, "pairs", iteration, "pairs", rows)
+    record_table(run, iteration, "pairs", {"gates": gates})
+    return PairsReport(iteration, rows=rows, gates=gates, removed=removed)

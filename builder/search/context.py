@@ -1,0 +1,114 @@
+"""What every strategy needs to build requests and record results: renderer, templates, config, seed.
+
+Also the two steps both strategies share: sampling w candidate children of a node (one Request
+with n = w) and judging siblings round robin (one Request per ordered pair).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from builder.engines.base import Completion, Request
+from builder.search import judging
+from builder.search.state import Judgment, Node, Tree
+
+
+class Checker(Protocol):
+    """Ground truth used only for bookkeeping columns (step_correct, correct), never by the search."""
+
+    def check_answer(self, prediction: str | None, gold: str) -> bool: ...
+
+    def check_step(self, problem: str, prefix: list[str], step: str) -> bool | None: ...
+
+
+class AnswerChecker:
+    """For problems that do not come from a task: math-verify answer equivalence, no step checker."""
+
+    def check_answer(self, prediction: str | None, gold: str) -> bool:
+        from builder.tasks.grading import answers_match
+
+        return answers_match(prediction, gold)
+
+    def check_step(self, problem: str, prefix: list[str], step: str) -> bool | None:
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class Templates:
+    reasoning: str
+    judge: str
+    step_stop: str = "\nStep "
+
+    @classmethod
+    def from_config(cls, prompts) -> "Templates":
+        """Load the run config's `prompts` section (template names or paths)."""
+        from builder.prompts import load_template
+
+        return cls(load_template(prompts.reasoning), load_template(prompts.judge), prompts.step_stop)
+
+
+@dataclass(slots=True)
+class SearchContext:
+    renderer: Any  # builder.prompts.ChatRenderer (or anything with the same two prompt methods)
+    templates: Templates
+    cfg: Any  # builder.config.Search
+    seed: int
+    checker: Checker | None = None
+
+    def generation_request(self, tree: Tree, parent: Node, round_: int) -> Request:
+        prompt = self.renderer.generation_prompt(self.templates.reasoning, tree.problem, parent.path_texts())
+        return Request(
+            prompt=prompt, n=self.cfg.width, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
+            max_tokens=self.cfg.max_step_tokens, stop=(self.templates.step_stop,),
+            seed=judging.derive_seed(self.seed, tree.tree_id, round_, "gen"),
+        )
+
+    def add_candidates(self, tree: Tree, parent: Node, round_: int, completions: list[Completion]) -> list[Node]:
+        """One child of `parent` per completion: normalized text, terminal flag, step_correct."""
+        from builder.steps import is_terminal, normalize_step
+
+        prefix = parent.path_texts()
+        out = []
+        for i, c in enumerate(completions):
+            node = tree.add_node(parent, round_, i)
+            node.text = normalize_step(c.text, node.depth)
+            node.is_terminal = is_terminal(c.text, c.finish_reason)
+            node.finish_reason, node.n_tokens, node.logprob = c.finish_reason, c.n_tokens, c.logprob
+            if self.checker is not None:
+                node.step_correct = self.checker.check_step(tree.problem, prefix, node.text)
+            tree.gen_tokens += c.n_tokens
+            out.append(node)
+        return out
+
+    def judge_requests(self, tree: Tree, candidates: list[Node], round_: int) -> list[Request]:
+        """The round robin over `candidates` (siblings); remembers the plan on the tree."""
+        tree.pending, tree.pending_pairs = candidates, judging.plan_pairs(len(candidates), self.cfg.judge_orders)
+        prefix = candidates[0].parent.path_texts()
+        return [
+            Request(
+                prompt=self.renderer.judge_prompt(self.templates.judge, tree.problem, prefix,
+                                                  candidates[a].text, candidates[b].text),
+                n=1, temperature=self.cfg.judge_temperature, top_p=1.0, max_tokens=self.cfg.judge_max_tokens,
+                stop=(), seed=judging.derive_seed(self.seed, tree.tree_id, round_, "judge", k),
+            )
+            for k, (a, b, _) in enumerate(tree.pending_pairs)
+        ]
+
+    def record_verdicts(self, tree: Tree, round_: int, outputs: list[Completion]) -> list[int]:
+        """Judgment rows and wins/games of the pending candidates; returns the wins."""
+        from builder.steps import parse_verdict
+
+        cands, pairs = tree.pending, tree.pending_pairs
+        verdicts = [parse_verdict(o.text) for o in outputs]
+        for (a, b, swapped), out, verdict in zip(pairs, outputs, verdicts, strict=True):
+            tree.judgments.append(Judgment(
+                tree.next_judgment_id(), cands[a].parent.node_id, round_, cands[a].node_id,
+                cands[b].node_id, swapped, verdict, out.text, out.n_tokens,
+            ))
+            tree.judge_tokens += out.n_tokens
+        tree.judge_calls += len(outputs)
+        wins = judging.scores(len(cands), pairs, verdicts)
+        for node, w, g in zip(cands, wins, judging.games(len(cands), pairs)):
+            node.wins, node.games = w, g
+        return wins

@@ -1,0 +1,174 @@
+"""The round loop: all active trees advance together, two engine calls per round.
+
+Each round: one `engine.generate` call with every active tree's generation request (n = w
+candidates each), then one call with every judge request of every tree. The number of engine
+calls therefore grows with the number of rounds, never with the number of problems. A round in
+which no tree needs the engine (MCTS simulations that all end at terminal nodes, width 1 with no
+judging) skips that call.
+
+`run_search` needs no store: `psr generate` calls it per chunk, `psr eval` calls it with width 1
+(greedy solving, no judge calls) or width w (test-time search).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from builder.search import mcts, tournament
+from builder.search.context import Checker, SearchContext, Templates
+from builder.search.state import ACTIVE, MAX_STEPS, Tree, tree_id
+
+STRATEGIES = {"tournament": tournament, "mcts": mcts}
+
+
+@dataclass(slots=True)
+class SearchStats:
+    rounds: int = 0
+    engine_calls: int = 0
+    engine_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    gen_requests: int = 0
+    judge_calls: int = 0
+    gen_tokens: int = 0
+    judge_tokens: int = 0
+
+    def add(self, other: "SearchStats") -> None:
+        for name in self.__slots__:
+            if name != "rounds":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rounds = max(self.rounds, other.rounds)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(slots=True)
+class SearchResult:
+    trees: list[dict] = field(default_factory=list)
+    nodes: list[dict] = field(default_factory=list)
+    judgments: list[dict] = field(default_factory=list)
+    stats: SearchStats = field(default_factory=SearchStats)
+
+
+class NullProgress:
+    """The progress interface run_search reports to; does nothing."""
+
+    def on_round(self, round_: int, active: int) -> None: ...
+
+    def on_tokens(self, gen_tokens: int = 0, judge_tokens: int = 0, judge_calls: int = 0) -> None: ...
+
+    def on_trees_done(self, n: int) -> None: ...
+
+
+def run_search(engine, renderer, problems: list[dict], search_cfg, templates: Templates, seed: int,
+               checker: Checker | None = None, *, iteration: int = 0, chunk: int = 0, progress=None) -> SearchResult:
+    """Search every problem ({problem_id, problem, answer}) with `search_cfg` (config.Search).
+
+    Returns the rows of trees, nodes and judgments (schema columns minus `iteration`) and stats.
+    `checker` (a Task, or context.AnswerChecker) fills step_correct and trees.correct; without it
+    both stay null. Request seeds derive from (seed, tree id, round), so the same problems give
+    the same requests in any process.
+    """
+    strategy = STRATEGIES[search_cfg.strategy]
+    ctx = SearchContext(renderer, templates, search_cfg, seed, checker)
+    progress = progress or NullProgress()
+    trees = [Tree(tree_id(iteration, p["problem_id"]), p["problem_id"], p["problem"], p.get("answer"),
+                  search_cfg.strategy, chunk) for p in problems]
+    stats = SearchStats()
+    started = time.perf_counter()
+    active = list(trees)
+    while active:
+        stats.rounds += 1
+        progress.on_round(stats.rounds, len(active))
+        _generation_phase(engine, strategy, ctx, active, stats, progress)
+        _judging_phase(engine, strategy, ctx, active, stats, progress)
+        active = _end_round(strategy, ctx, active, stats, progress)
+    for tree in trees:
+        _grade(tree, checker)
+    stats.wall_seconds = time.perf_counter() - started
+    return _result(trees, stats)
+
+
+def _generation_phase(engine, strategy, ctx, active, stats, progress) -> None:
+    planned = [(t, strategy.plan_generation(ctx, t, stats.rounds)) for t in active]
+    planned = [(t, r) for t, r in planned if r is not None]
+    if not planned:
+        return
+    outputs = _call(engine, [r for _, r in planned], stats)
+    tokens = 0
+    for (tree, _), completions in zip(planned, outputs, strict=True):
+        strategy.on_generated(ctx, tree, stats.rounds, completions)
+        tokens += sum(c.n_tokens for c in completions)
+    stats.gen_requests += len(planned)
+    stats.gen_tokens += tokens
+    progress.on_tokens(gen_tokens=tokens)
+
+
+def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
+    planned = [(t, strategy.plan_judging(ctx, t, stats.rounds)) for t in active if t.active]
+    planned = [(t, reqs) for t, reqs in planned if reqs]
+    flat = [r for _, reqs in planned for r in reqs]
+    if not flat:
+        return
+    outputs = [cs[0] for cs in _call(engine, flat, stats)]
+    at, tokens = 0, 0
+    for tree, reqs in planned:
+        mine = outputs[at:at + len(reqs)]
+        at += len(reqs)
+        strategy.on_judged(ctx, tree, stats.rounds, mine)
+        tokens += sum(o.n_tokens for o in mine)
+    stats.judge_calls += len(flat)
+    stats.judge_tokens += tokens
+    progress.on_tokens(judge_tokens=tokens, judge_calls=len(flat))
+
+
+def _end_round(strategy, ctx, active, stats, progress) -> list[Tree]:
+    still = []
+    for tree in active:
+        tree.n_rounds += 1
+        if tree.active:
+            strategy.end_round(ctx, tree)
+        if tree.active and tree.n_rounds >= _round_cap(ctx.cfg):
+            tree.status = MAX_STEPS  # a safety net; the strategies end trees well before it
+        (still if tree.active else []).append(tree)
+    progress.on_trees_done(len(active) - len(still))
+    return still
+
+
+def _round_cap(cfg) -> int:
+    """Most rounds a tree can need: steps plus two per rollback (tournament), or the simulations."""
+    if cfg.strategy == "mcts":
+        return cfg.mcts.simulations
+    return cfg.max_steps + 2 * cfg.max_rollbacks + 1
+
+
+def _call(engine, requests, stats: SearchStats):
+    t0 = time.perf_counter()
+    outputs = engine.generate(requests)
+    stats.engine_seconds += time.perf_counter() - t0
+    stats.engine_calls += 1
+    if len(outputs) != len(requests):
+        from builder.errors import PsrError
+
+        raise PsrError(f"engine returned {len(outputs)} results for {len(requests)} requests")
+    return outputs
+
+
+def _grade(tree: Tree, checker: Checker | None) -> None:
+    answer = tree.final_answer
+    if checker is None or tree.answer is None or answer is None:
+        tree.correct = None
+    else:
+        tree.correct = bool(checker.check_answer(answer, tree.answer))
+
+
+def _result(trees: list[Tree], stats: SearchStats) -> SearchResult:
+    res = SearchResult(stats=stats)
+    for tree in trees:
+        if tree.status == ACTIVE:  # cannot happen; keeps the schema's status domain honest
+            tree.status = MAX_STEPS
+        res.trees.append(tree.to_row())
+        res.nodes.extend(n.to_row(tree.tree_id) for n in tree.nodes)
+        res.judgments.extend(j.to_row(tree.tree_id) for j in tree.judgments)
+    return res

@@ -1,0 +1,158 @@
+"""The records of a search: nodes, judgments and trees, as slotted dataclasses.
+
+A tree owns its nodes (creation order = node id order) and its judgment rows; `to_row` methods
+give exactly the columns of schemas/nodes.yaml, judgments.yaml and trees.yaml (plus `iteration`,
+which the store adds). Ids: tree_id = "<iteration>-<problem_id>", node_id = "<tree_id>/<k>" with k
+counting nodes in creation order (0 = the root), judgment_id = "<tree_id>/j<k>".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ACTIVE, FINISHED, MAX_STEPS, ABANDONED = "active", "finished", "max_steps", "abandoned"
+
+
+@dataclass(slots=True)
+class Node:
+    node_id: str
+    parent: "Node | None"
+    depth: int
+    round: int
+    candidate_index: int | None
+    text: str = ""
+    is_terminal: bool = False
+    on_path: bool = False
+    wins: int | None = None
+    games: int = 0  # judgments this node took part in (for its win rate)
+    finish_reason: str | None = None
+    n_tokens: int = 0
+    logprob: float | None = None
+    step_correct: bool | None = None
+    children: list["Node"] = field(default_factory=list)
+    # MCTS only: visits, the judged prior (win rate) and the sum of backed-up values.
+    visits: int | None = None
+    prior: float | None = None
+    backed_sum: float = 0.0
+    ended: int = 0  # simulations that ended at this node (expansion or terminal evaluation)
+
+    @property
+    def win_rate(self) -> float:
+        """Wins over judgments taken part in; 0.5 for a node nobody judged (width 1)."""
+        return self.wins / self.games if self.games else 0.5
+
+    @property
+    def value(self) -> float | None:
+        """MCTS value: mean of the prior and every backed-up value (the root has no prior)."""
+        if self.visits is None:
+            return None
+        if self.prior is None:
+            return self.backed_sum / self.visits if self.visits else 0.0
+        return (self.prior + self.backed_sum) / (1 + self.visits)
+
+    def path_texts(self) -> list[str]:
+        """Step texts from the root's first child down to this node (the prefix it ends)."""
+        out, node = [], self
+        while node.parent is not None:
+            out.append(node.text)
+            node = node.parent
+        return out[::-1]
+
+    def to_row(self, tree_id: str) -> dict:
+        return {
+            "tree_id": tree_id, "node_id": self.node_id,
+            "parent_id": self.parent.node_id if self.parent else None,
+            "depth": self.depth, "round": self.round, "candidate_index": self.candidate_index,
+            "text": self.text, "is_terminal": self.is_terminal, "on_path": self.on_path,
+            "wins": self.wins, "visits": self.visits, "value": self.value,
+            "finish_reason": self.finish_reason, "n_tokens": self.n_tokens, "logprob": self.logprob,
+            "step_correct": self.step_correct,
+        }
+
+
+@dataclass(slots=True)
+class Judgment:
+    judgment_id: str
+    parent_id: str
+    round: int
+    node_a: str
+    node_b: str
+    swapped: bool
+    verdict: str | None
+    raw: str
+    n_tokens: int
+
+    @property
+    def winner(self) -> str | None:
+        return {"A": self.node_a, "B": self.node_b}.get(self.verdict)
+
+    def to_row(self, tree_id: str) -> dict:
+        return {
+            "judgment_id": self.judgment_id, "tree_id": tree_id, "parent_id": self.parent_id,
+            "round": self.round, "node_a": self.node_a, "node_b": self.node_b, "swapped": self.swapped,
+            "verdict": self.verdict, "winner": self.winner, "raw": self.raw, "n_tokens": self.n_tokens,
+        }
+
+
+@dataclass(slots=True)
+class Tree:
+    tree_id: str
+    problem_id: str
+    problem: str
+    answer: str | None
+    strategy: str
+    chunk: int = 0
+    status: str = ACTIVE
+    nodes: list[Node] = field(default_factory=list)
+    judgments: list[Judgment] = field(default_factory=list)
+    path: list[Node] = field(default_factory=list)  # accepted steps, root excluded
+    n_rollbacks: int = 0
+    n_rounds: int = 0
+    judge_calls: int = 0
+    gen_tokens: int = 0
+    judge_tokens: int = 0
+    correct: bool | None = None
+    # Per-round scratch: the candidates being judged and the judge calls planned for them.
+    pending: list[Node] = field(default_factory=list)
+    pending_pairs: list[tuple[int, int, bool]] = field(default_factory=list)
+    sim_path: list[Node] = field(default_factory=list)  # MCTS: nodes visited by this simulation
+
+    def __post_init__(self):
+        if not self.nodes:
+            self.nodes.append(Node(f"{self.tree_id}/0", None, 0, 0, None, on_path=True))
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    def add_node(self, parent: Node, round_: int, index: int) -> Node:
+        node = Node(f"{self.tree_id}/{len(self.nodes)}", parent, parent.depth + 1, round_, index)
+        self.nodes.append(node)
+        parent.children.append(node)
+        return node
+
+    def next_judgment_id(self) -> str:
+        return f"{self.tree_id}/j{len(self.judgments)}"
+
+    @property
+    def final_answer(self) -> str | None:
+        from builder.steps import extract_boxed
+
+        return extract_boxed(self.path[-1].text) if self.path else None
+
+    def to_row(self) -> dict:
+        return {
+            "tree_id": self.tree_id, "problem_id": self.problem_id, "strategy": self.strategy,
+            "status": self.status, "n_steps": len(self.path), "n_rollbacks": self.n_rollbacks,
+            "n_rounds": self.n_rounds, "final_answer": self.final_answer, "correct": self.correct,
+            "judge_calls": self.judge_calls, "gen_tokens": self.gen_tokens,
+            "judge_tokens": self.judge_tokens, "chunk": self.chunk,
+        }
+
+
+def tree_id(iteration: int, problem_id: str) -> str:
+    return f"{iteration}-{problem_id}"
