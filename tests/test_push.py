@@ -185,3 +185,10 @@ def test_non_empty_dry_run_dir_is_refused(tmp_path):
     result = invoke("push", "--run", run.root, "--repo", "o/n", "--dry-run", out)
     assert result.exit_code == 1 and "not an empty directory" in result.output
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_sealed_but_empty_iteration_is_refused(tmp_path):
+    run = make_run(tmp_path)
+    seal(run, 1, [], base_lineage(run))
+    result = invoke("push", "--run", run.root, "--repo", "o/n", "--dry-run", tmp_path / "repo")
+    assert result.exit_code == 1 and "nothing to push" in result.output

@@ -141,7 +141,7 @@ from datasets import load_dataset
 ## Query it with DuckDB
 
 ```sql
--- every iteration of a table (the partition value is also a column, so no hive partitioning)
+-- every iteration of a table (`iteration` is a real column; hive_partitioning = false keeps its INTEGER type)
 SELECT iteration, count(*) AS pairs, avg(margin) AS mean_margin
 FROM read_parquet('hf://datasets/{repo}/pairs/*/*.parquet', hive_partitioning = false)
 GROUP BY iteration ORDER BY iteration;

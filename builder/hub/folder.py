@@ -94,6 +94,8 @@ def build_folder(run: Run, iterations: list[int], out: Path, link: bool = False)
             if entry["files"]:
                 layout.add(table, n, int(entry["rows"]))
         _place(run.manifest_path(n), out / "manifests" / f"iteration={n}.json", link=False)
+    if not layout.splits:
+        raise PsrError(f"nothing to push: sealed iteration(s) {', '.join(map(str, iterations))} hold no data files")
     _place(run.config_path, out / "run.yaml", link=False)
     report = run.root / REPORT_PATH
     if report.is_file():
