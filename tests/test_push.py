@@ -89,6 +89,12 @@ def test_card_front_matter_declares_configs_and_splits(dry_folder):
         {"split": "iter2", "path": "pairs/iteration=2/*.parquet"},
     ]
     assert configs["ift"]["data_files"] == [{"split": "iter0", "path": "ift/iteration=0/*.parquet"}]
+    # The Hub's own card parser and datasets' config reader agree on the default.
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(out / "README.md")
+    assert card.data.license == "mit" and MetadataConfigs.from_dataset_card_data(card.data).get_default_config_name() == "pairs"
 
 
 def test_every_declared_config_and_split_loads_with_datasets(dry_folder, tmp_path):
