@@ -1,0 +1,65 @@
+"""A SCRIPTED stand-in engine for unit tests of the search logic only (never for end-to-end tests).
+
+It answers generation requests (those with a stop string) with w scripted candidate steps and
+judge requests (no stop string) with a scripted verdict text, records every call, and is fully
+deterministic. End-to-end tests use the real tiny model with the hf engine instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from builder.engines.base import Completion, EngineInfo, Request
+
+_SIDE = re.compile(r"^([AB]): (.*)$", re.M)
+_CAND = re.compile(r"cand (\d+)")
+
+
+def candidate_step(request: Request, i: int) -> tuple[str, str]:
+    """Default candidate: 'cand i' plus a tag from the request seed; never terminal."""
+    return f"Step 9: cand {i} s{request.seed % 1000}", "stop"
+
+
+def prefer_lower(request: Request) -> str:
+    """Judge that prefers the candidate with the lower index (a step without one ranks first)."""
+    index = {}
+    for side, text in _SIDE.findall(request.prompt):
+        m = _CAND.search(text)
+        index[side] = int(m[1]) if m else -1
+    return "Check. [[A]]" if index["A"] < index["B"] else "Check. [[B]]"
+
+
+def always_a(request: Request) -> str:
+    return "[[A]]"
+
+
+def hashed(request: Request) -> str:
+    """Verdicts that look random but depend only on the prompt (A, B or unparseable)."""
+    h = hashlib.sha256(request.prompt.encode()).digest()[0] % 3
+    return ["[[A]]", "[[B]]", "no verdict"][h]
+
+
+class ScriptedEngine:
+    """Stand-in engine: `step(request, i) -> (text, finish_reason)`, `judge(request) -> text`."""
+
+    def __init__(self, step=candidate_step, judge=prefer_lower):
+        self.step, self.judge = step, judge
+        self.calls: list[list[Request]] = []
+        self.gen_calls = 0  # calls that carried generation requests (= tournament rounds so far)
+        self.info = EngineInfo("scripted", "0", "scripted", {})
+
+    def generate(self, requests: list[Request]) -> list[list[Completion]]:
+        self.calls.append(list(requests))
+        self.gen_calls += any(r.stop for r in requests)
+        out = []
+        for r in requests:
+            if r.stop:
+                out.append([self._completion(*self.step(r, i)) for i in range(r.n)])
+            else:
+                out.append([self._completion(self.judge(r), "eos")])
+        return out
+
+    @staticmethod
+    def _completion(text: str, reason: str) -> Completion:
+        return Completion(text=text, finish_reason=reason, n_tokens=max(1, len(text.split())), logprob=-1.0)

@@ -1,0 +1,176 @@
+"""Tournament search logic, driven by the SCRIPTED stand-in engine (tests/scripted_engine.py).
+
+The renderer, templates, config and checker are real; only the model's outputs are scripted, so
+the rules (round robin, wins, best/worst, rollback, batching across problems) can be pinned.
+"""
+
+from collections import Counter
+
+import pytest
+
+from builder.prompts import ChatRenderer
+from builder.search import judging, run_search
+from tests.scripted_engine import ScriptedEngine, always_a, hashed, prefer_lower
+from tests.search_fixtures import arith_problems, search_cfg, siblings, templates
+
+
+@pytest.fixture(scope="module")
+def renderer(tiny_model_dir):
+    return ChatRenderer(str(tiny_model_dir))
+
+
+def search(renderer, engine, n=4, **cfg):
+    return run_search(engine, renderer, arith_problems(n), search_cfg(**cfg), templates(), seed=7, iteration=1)
+
+
+# --- pure rules ---------------------------------------------------------------------------------
+
+def test_round_robin_plans_both_or_one_order():
+    both, one = judging.plan_pairs(4, "both"), judging.plan_pairs(4, "one")
+    assert len(both) == 12 and len(one) == 6
+    assert {(a, b) for a, b, _ in both} == {(a, b) for a in range(4) for b in range(4) if a != b}
+    assert all(a < b and not s for a, b, s in one)
+    assert all(s == (a > b) for a, b, s in both)
+
+
+def test_scores_count_wins_and_ignore_unparseable():
+    pairs = judging.plan_pairs(3, "both")  # (0,1),(1,0),(0,2),(2,0),(1,2),(2,1)
+    wins = judging.scores(3, pairs, ["A", "B", None, "A", "B", "A"])
+    # (0,1)A -> 0; (1,0)B -> 0; (0,2) none; (2,0)A -> 2; (1,2)B -> 2; (2,1)A -> 2
+    assert wins == [2, 0, 3]
+    assert judging.games(3, pairs) == [4, 4, 4]
+
+
+def test_best_worst_tie_breaks_to_lowest_index_and_all_tie():
+    assert judging.best_index([2, 5, 5, 1]) == 1
+    assert judging.worst_index([2, 1, 5, 1]) == 1
+    assert judging.all_tie([3, 3, 3]) and judging.all_tie([0, 0])
+    assert not judging.all_tie([3, 2, 3]) and not judging.all_tie([4])
+
+
+# --- the search ---------------------------------------------------------------------------------
+
+def test_each_round_has_w_times_w_minus_1_judgments_with_both_orders(renderer):
+    res = search(renderer, ScriptedEngine(judge=hashed), width=4, judge_orders="both")
+    per_round = Counter((j["tree_id"], j["parent_id"], j["round"]) for j in res.judgments)
+    assert per_round and set(per_round.values()) == {12}
+    res1 = search(renderer, ScriptedEngine(judge=hashed), width=4, judge_orders="one")
+    assert set(Counter((j["parent_id"], j["round"]) for j in res1.judgments).values()) == {6}
+    assert all(not j["swapped"] for j in res1.judgments)
+
+
+def test_accepted_node_has_the_most_wins_among_its_siblings(renderer):
+    res = search(renderer, ScriptedEngine(judge=hashed), n=8, width=4, max_rollbacks=3)
+    accepted = 0
+    for group in siblings(res.nodes).values():
+        wins = [n["wins"] for n in group]
+        for n in group:
+            if n["on_path"]:
+                accepted += 1
+                assert n["wins"] == max(wins)
+                assert n["candidate_index"] == judging.best_index(wins)
+    assert accepted > 0
+
+
+def test_judgment_rows_agree_with_wins(renderer):
+    res = search(renderer, ScriptedEngine(judge=hashed), width=3)
+    won = Counter(j["winner"] for j in res.judgments if j["winner"])
+    for n in res.nodes:
+        if n["parent_id"] is not None:
+            assert n["wins"] == won.get(n["node_id"], 0)
+    for j in res.judgments:
+        assert j["winner"] == {"A": j["node_a"], "B": j["node_b"], None: None}[j["verdict"]]
+
+
+def test_always_a_judge_ties_every_round_and_abandons_after_max_rollbacks(renderer):
+    res = search(renderer, ScriptedEngine(judge=always_a), width=3, max_rollbacks=2)
+    for t in res.trees:
+        assert (t["status"], t["n_rollbacks"], t["n_rounds"], t["n_steps"]) == ("abandoned", 2, 3, 0)
+    assert not [n for n in res.nodes if n["on_path"] and n["parent_id"] is not None]
+    for group in siblings(res.nodes).values():
+        assert len({n["wins"] for n in group}) == 1  # every round an all-tie
+
+
+def test_rollback_discards_the_previous_accepted_step(renderer):
+    """Round 1 decisive (step 1 accepted), then all ties: step 1 is rolled back, then abandoned."""
+    engine = ScriptedEngine()
+    engine.judge = lambda r: prefer_lower(r) if engine.gen_calls == 1 else "[[A]]"
+    res = search(renderer, engine, n=2, width=3, max_rollbacks=1)
+    for t in res.trees:
+        assert (t["status"], t["n_rollbacks"], t["n_rounds"], t["n_steps"]) == ("abandoned", 1, 3, 0)
+    discarded = [n for n in res.nodes if n["round"] == 1 and n["candidate_index"] == 0]
+    assert len(discarded) == 2 and not any(n["on_path"] for n in discarded)
+    assert all(n["wins"] == 4 for n in discarded)  # it won its round, then was discarded
+    # round 2 sampled step 2 after it; round 3 re-sampled step 1 from the root
+    assert {(n["round"], n["depth"]) for n in res.nodes if n["parent_id"]} == {(1, 1), (2, 2), (3, 1)}
+
+
+def test_engine_calls_do_not_grow_with_problems(renderer):
+    """Fixed rounds (decisive judge, never terminal): 2 calls per round for 4 or 32 problems."""
+    calls = {}
+    for n in (4, 32):
+        engine = ScriptedEngine(judge=prefer_lower)
+        res = search(renderer, engine, n=n, width=3, max_steps=3)
+        assert all(t["status"] == "max_steps" and t["n_steps"] == 3 for t in res.trees)
+        calls[n] = (len(engine.calls), res.stats.engine_calls)
+        assert [len(c) for c in engine.calls] == [n, 6 * n] * 3
+    assert calls[4] == calls[32] == (6, 6)
+
+
+def test_requests_of_a_problem_do_not_depend_on_its_batch_mates(renderer):
+    problems = arith_problems(6)
+    a, b = ScriptedEngine(judge=hashed), ScriptedEngine(judge=hashed)
+    ra = run_search(a, renderer, problems[:2], search_cfg(), templates(), seed=7, iteration=1)
+    rb = run_search(b, renderer, problems[1:], search_cfg(), templates(), seed=7, iteration=1)
+    mine = lambda res: [n for n in res.nodes if n["tree_id"].endswith(problems[1]["problem_id"])]  # noqa: E731
+    assert mine(ra) == mine(rb)
+    assert {r for c in a.calls for r in c if problems[1]["problem"] in r.prompt} == \
+        {r for c in b.calls for r in c if problems[1]["problem"] in r.prompt}
+
+
+def test_terminal_step_finishes_and_is_graded_by_the_checker(renderer):
+    """Candidate 0 writes the right step 1, then boxes the gold answer at step 2 (one op early)."""
+    import re
+
+    from builder.tasks import get_task
+
+    def step(request, i):
+        a, b = map(int, re.search(r"(\d+) \+ (\d+) - 1", request.prompt).groups())
+        if i == 0:
+            return (f"{a} + {b} = {a + b}", "stop") if "Step 1:" not in request.prompt else \
+                (f"The answer is \\boxed{{{a + b - 1}}}", "stop")
+        return f"cand {i}", "stop"
+
+    problems = arith_problems(3)
+    engine = ScriptedEngine(step=step, judge=prefer_lower)
+    res = run_search(engine, renderer, problems, search_cfg(max_steps=5), templates(), seed=1,
+                     checker=get_task("arithmetic"), iteration=1)
+    for t, p in zip(res.trees, problems):
+        assert (t["status"], t["n_steps"], t["final_answer"], t["correct"]) == ("finished", 2, p["answer"], True)
+    by_key = {(n["depth"], n["candidate_index"]): n["step_correct"] for n in res.nodes if n["parent_id"]}
+    assert by_key == {(1, 0): True, (1, 1): False, (1, 2): False, (2, 0): False, (2, 1): False, (2, 2): False}
+    assert [n["is_terminal"] for n in res.nodes if n["on_path"] and n["depth"] == 2] == [True] * 3
+    assert run_search(ScriptedEngine(step=step), renderer, problems, search_cfg(max_steps=5), templates(),
+                      seed=1, iteration=1).trees[0]["correct"] is None  # no checker: not graded
+
+
+def test_width_one_is_greedy_solving_without_judge_calls(renderer):
+    engine = ScriptedEngine()
+    cfg = search_cfg(max_steps=4).model_copy(update={"width": 1, "temperature": 0.0})
+    res = run_search(engine, renderer, arith_problems(5), cfg, templates(), seed=3)
+    assert res.judgments == [] and res.stats.judge_calls == 0
+    assert len(engine.calls) == 4 and all(r.n == 1 for c in engine.calls for r in c)
+    assert all(t["status"] == "max_steps" and t["n_steps"] == 4 and t["judge_calls"] == 0 for t in res.trees)
+    assert all(n["on_path"] for n in res.nodes)
+
+
+def test_rows_match_the_table_schemas(renderer):
+    from builder import schemas
+
+    res = search(renderer, ScriptedEngine(judge=hashed))
+    for table, rows in (("trees", res.trees), ("nodes", res.nodes), ("judgments", res.judgments)):
+        schemas.conform(table, [dict(r, iteration=1) for r in rows], origin=table)
+    ids = [n["node_id"] for n in res.nodes]
+    assert len(ids) == len(set(ids)) and all(i.startswith("1-") for i in ids)
+    roots = [n for n in res.nodes if n["parent_id"] is None]
+    assert all(r["node_id"].endswith("/0") and r["depth"] == 0 and r["on_path"] and r["text"] == "" for r in roots)
