@@ -1,34 +1,92 @@
-"""`psr export`, `psr config`, `psr train`: hand an iteration to Axolotl."""
+"""`psr export`, `psr config`, `psr train`: hand an iteration to Axolotl (builder/trainer/)."""
 
 from __future__ import annotations
 
 import click
 
-from builder.commands.options import iter_option, not_yet, run_option
-
-ISSUE = "Trainer hand-off"
+from builder.commands.options import iter_option, run_option, say
 
 
 @click.command()
 @run_option
 @iter_option
-def export(run_dir, iteration):
-    """Write iteration N's immutable trainer input file."""
-    not_yet("export", ISSUE)
+@click.option("--force", is_flag=True, help="Replace an existing export whose content differs (then retrain).")
+def export(run_dir, iteration, force):
+    """Write iteration N's immutable trainer input file.
+
+    \b
+    N >= 1: RUN/trainer/iteration=N/pairs.parquet (prompt, chosen, rejected) from the sealed pairs;
+    N = 0:  RUN/trainer/iteration=0/sft.parquet (Axolotl input_output rows) from IFT + EFT train.
+    Terminal steps end with the model's EOS text, intermediate steps carry none.
+    """
+    from builder.store import Run
+    from builder.trainer.export import export_iteration
+
+    res = export_iteration(Run.open(run_dir), iteration, force=force)
+    if res.status == "skipped":
+        say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to export")
+        return
+    dropped = "; ".join(f"dropped {n} ({why})" for why, n in res.dropped.items())
+    verb = {"unchanged": "already exported", "written": "exported", "replaced": "replaced"}[res.status]
+    say(f"{verb}: {res.path} ({res.rows} rows{'; ' + dropped if dropped else ''})")
 
 
 @click.command()
 @run_option
 @iter_option
-def config(run_dir, iteration):
-    """Render RUN/trainer/iteration=N/axolotl.yaml."""
-    not_yet("config", ISSUE)
+@click.option("--no-validate", is_flag=True, help="Only render; skip Axolotl's validation.")
+def config(run_dir, iteration, no_validate):
+    """Render RUN/trainer/iteration=N/axolotl.yaml and validate it with Axolotl.
+
+    The template is trainer_configs/sft.yaml (N = 0) or dpo.yaml (N >= 1), deep-merged with
+    run.yaml trainer.sft.overrides / trainer.dpo.overrides. Validation (Axolotl's validate_config
+    and normalize_config) runs in the trainer environment when it exists.
+    """
+    from builder.store import Run
+    from builder.trainer.env import find_env
+    from builder.trainer.render import write_config
+    from builder.trainer.validate import is_validated, validate_file
+
+    run = Run.open(run_dir)
+    if iteration == 0 and run.config.models.M1:
+        say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to configure")
+        return
+    path, changed = write_config(run, iteration)
+    state = "written" if changed else "unchanged"
+    trainer = None if no_validate else find_env(run.config.trainer.env)
+    if no_validate:
+        say(f"{state}: {path} (not validated: --no-validate)")
+    elif trainer is None:
+        say(f"{state}: {path} (not validated: no trainer environment at '{run.config.trainer.env}'; run `make trainer`)")
+    elif is_validated(path, trainer):
+        say(f"{state}: {path} (validated by Axolotl)")
+    else:
+        res = validate_file(path, trainer, run.model_path(iteration))
+        note = "" if res.get("normalized") else "; normalize_config skipped: base model is not a local folder"
+        say(f"{state}: {path} (valid for Axolotl {res.get('axolotl', '?')}{note})")
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @run_option
 @iter_option
+@click.option("--launcher", type=click.Choice(["accelerate", "torchrun"]), help="Multi-GPU launcher (default: trainer.launcher).")
+@click.option("--force", is_flag=True, help="Retrain even when M(N+1) exists (removes it first).")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def train(run_dir, iteration, extra):
-    """Run `axolotl train` on iteration N's config in the trainer environment."""
-    not_yet("train", ISSUE)
+def train(run_dir, iteration, launcher, force, extra):
+    """Run `axolotl train` on iteration N's config in the trainer environment: M(N) -> M(N+1).
+
+    Output goes to RUN/trainer/iteration=N/train.log and the terminal. Arguments after the options
+    go to `axolotl train` as they are (e.g. `-- --num-processes 8`). Does nothing when M(N+1)
+    already exists and loads (--force retrains it).
+    """
+    from builder.store import Run
+    from builder.trainer.train import train_iteration
+
+    run = Run.open(run_dir)
+    res = train_iteration(run, iteration, launcher=launcher, extra=tuple(extra), force=force)
+    if res.status == "skipped":
+        say(f"models.M1 is given in run.yaml ({res.model}): iteration 0 is skipped, nothing to train")
+    elif res.status == "exists":
+        say(f"M{iteration + 1} exists; nothing to do ({res.model}; --force retrains it)")
+    else:
+        say(f"trained M{iteration + 1}: {res.model} in {res.seconds:.0f} s (log: {res.log})")

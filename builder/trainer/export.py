@@ -1,0 +1,220 @@
+"""`psr export`: the trainer's input file of one iteration, immutable once written.
+
+Iteration N >= 1: RUN/trainer/iteration=N/pairs.parquet with exactly `prompt, chosen, rejected`
+(Axolotl `rl: dpo` with no `type:` uses them verbatim), from the pairs table of the sealed iteration.
+Iteration 0: RUN/trainer/iteration=0/sft.parquet, Axolotl `input_output` rows built by
+builder.sft from the train split of the ift and eft tables.
+
+EOS policy (shared/docs/FORMATS.md): a terminal step (is_final_step for chosen, rejected_terminal
+for rejected) ends with the model's EOS text; an intermediate step carries none. The trainer
+(builder.trainer.eos_dpo) adds nothing on top, so this file is exactly what is trained on.
+
+Rows that would break or mislead the trainer are dropped and counted, never exported: an empty
+prompt/chosen/rejected (Axolotl raises on them), chosen == rejected (no preference), and a pair
+whose tokenized prompt is not a prefix of tokenized prompt+step (TRL would silently cut the step).
+The content hash is stored in the file's metadata: an identical re-export writes nothing; a
+different one is refused unless forced (Axolotl caches prepared data by config, not content).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import PsrError
+from builder.store import Run, is_sealed, load_manifest, read_table
+
+HASH_KEY = b"psr_export_sha256"
+DPO_COLUMNS = ("prompt", "chosen", "rejected")
+
+
+@dataclass(slots=True)
+class ExportResult:
+    path: Path
+    status: str  # written | replaced | unchanged | skipped
+    rows: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    sha256: str = ""
+
+
+def export_path(run: Run, iteration: int) -> Path:
+    return run.trainer_dir(iteration) / ("sft.parquet" if iteration == 0 else "pairs.parquet")
+
+
+def prepared_path(run: Run, iteration: int) -> Path:
+    """Axolotl's tokenized-dataset cache of this iteration (keyed by config, so one per iteration)."""
+    return run.trainer_dir(iteration) / "prepared"
+
+
+def export_iteration(run: Run, iteration: int, force: bool = False) -> ExportResult:
+    if iteration == 0 and run.config.models.M1:
+        return ExportResult(export_path(run, 0), "skipped")
+    rows, dropped, lineage = _sft_export(run) if iteration == 0 else _dpo_export(run, iteration)
+    if not rows:
+        raise PsrError(f"iteration {iteration}: nothing to export ({_dropped_text(dropped)})")
+    digest = content_sha256(rows)
+    path = export_path(run, iteration)
+    old = existing_sha256(path)
+    if old == digest:
+        return ExportResult(path, "unchanged", len(rows), dropped, digest)
+    if old is not None and not force:
+        raise PsrError(
+            f"{path} exists with different content (its source changed since it was exported); "
+            f"pass --force to replace it, then retrain M{iteration + 1}"
+        )
+    _write_parquet(path, rows, digest, sft=iteration == 0)
+    if old is not None:  # a stale prepared cache would train on the old file
+        shutil.rmtree(prepared_path(run, iteration), ignore_errors=True)
+    _write_json(path.with_name("export.json"), {
+        "file": path.name, "sha256": digest, "rows": len(rows), "dropped": dropped, **lineage,
+    })
+    return ExportResult(path, "replaced" if old else "written", len(rows), dropped, digest)
+
+
+def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
+    root = run.root
+    if not is_sealed(run, iteration):
+        raise PsrError(
+            f"iteration {iteration} is not sealed; run `psr generate --run {root} --iter {iteration}` and "
+            f"`psr seal --run {root} --iter {iteration}`, then `psr pairs`, before exporting"
+        )
+    manifest = load_manifest(run, iteration)
+    if "pairs" not in manifest.get("tables", {}):
+        raise PsrError(f"iteration {iteration} has no pairs yet; run `psr pairs --run {root} --iter {iteration}` first")
+    from builder.prompts import ChatRenderer
+
+    model = run.model_path(iteration)
+    renderer = ChatRenderer(model)
+    pairs = read_table(run, "pairs", iteration).to_pylist()
+    rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
+    lineage = {"source": {"table": "pairs", "iteration": iteration, "files": manifest["tables"]["pairs"]["files"]},
+               "tokenizer": model, "eos_text": renderer.eos_text}
+    return rows, dropped, lineage
+
+
+def dpo_rows(pairs: list[dict], eos_text: str, tokenizer=None) -> tuple[list[dict], dict]:
+    """Pairs table rows -> trainer rows with the EOS policy applied; returns (rows, dropped counts)."""
+    rows, dropped = [], {}
+    for pair in pairs:
+        row = {
+            "prompt": pair["prompt"],
+            "chosen": with_eos(pair["chosen"], eos_text, pair["is_final_step"]),
+            "rejected": with_eos(pair["rejected"], eos_text, pair["rejected_terminal"]),
+        }
+        reason = _reject_reason(row, eos_text)
+        if reason:
+            dropped[reason] = dropped.get(reason, 0) + 1
+        else:
+            rows.append(row)
+    if tokenizer is not None and rows:
+        rows, n_bad = _keep_token_prefix(rows, tokenizer)
+        if n_bad:
+            dropped["prompt not a token prefix"] = n_bad
+    return rows, dropped
+
+
+def with_eos(step: str, eos_text: str, terminal: bool) -> str:
+    """A terminal step ends with exactly one EOS text; an intermediate one with none."""
+    if not eos_text:
+        return step
+    while step.endswith(eos_text):
+        step = step[: -len(eos_text)]
+    return step + eos_text if terminal else step
+
+
+def _reject_reason(row: dict, eos_text: str) -> str | None:
+    for col in DPO_COLUMNS:
+        text = row[col].removesuffix(eos_text) if eos_text else row[col]
+        if not text.strip():
+            return f"empty {col}"
+    if row["chosen"] == row["rejected"]:
+        return "chosen == rejected"
+    return None
+
+
+def _keep_token_prefix(rows: list[dict], tokenizer) -> tuple[list[dict], int]:
+    """TRL's own check, done here: tokens(prompt) must prefix tokens(prompt + completion)."""
+    enc = lambda texts: tokenizer(texts, add_special_tokens=False)["input_ids"]  # noqa: E731
+    prompts = enc([r["prompt"] for r in rows])
+    chosen = enc([r["prompt"] + r["chosen"] for r in rows])
+    rejected = enc([r["prompt"] + r["rejected"] for r in rows])
+    keep = [r for r, p, c, j in zip(rows, prompts, chosen, rejected) if c[: len(p)] == p and j[: len(p)] == p]
+    return keep, len(rows) - len(keep)
+
+
+def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
+    if not is_sealed(run, 0):
+        raise PsrError(f"iteration 0 is not sealed; run `psr init-data --run {run.root}` first")
+    from builder.prompts import ChatRenderer, load_template
+    from builder.sft import sft_rows
+
+    ift = [r for r in read_table(run, "ift", 0).to_pylist() if r["split"] == "train"]
+    eft = [r for r in read_table(run, "eft", 0).to_pylist() if r["split"] == "train"]
+    model = run.model_path(0)
+    renderer = ChatRenderer(model)
+    rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(run.config.prompts.reasoning),
+                    judge_tmpl=load_template(run.config.prompts.judge))
+    keep = [r for r in rows if all(seg["text"].strip() for seg in r["segments"])]
+    dropped = {"empty segment": len(rows) - len(keep)} if len(keep) < len(rows) else {}
+    files = load_manifest(run, 0)["tables"]
+    lineage = {"source": {"tables": ["ift", "eft"], "split": "train", "ift_rows": len(ift), "eft_rows": len(eft),
+                          "files": {t: files.get(t, {}).get("files", {}) for t in ("ift", "eft")}},
+               "tokenizer": model, "prompts": run.config.prompts.model_dump()}
+    return keep, dropped, lineage
+
+
+def content_sha256(rows: list[dict]) -> str:
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def existing_sha256(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:  # noqa: BLE001 - an unreadable file is "different content"
+        return "unreadable"
+    return meta.get(HASH_KEY, b"unknown").decode()
+
+
+def _schema(sft: bool):
+    import pyarrow as pa
+
+    if sft:
+        seg = pa.struct([pa.field("label", pa.bool_()), pa.field("text", pa.string())])
+        return pa.schema([pa.field("segments", pa.list_(seg), nullable=False)])
+    return pa.schema([pa.field(c, pa.string(), nullable=False) for c in DPO_COLUMNS])
+
+
+def _write_parquet(path: Path, rows: list[dict], digest: str, sft: bool) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=_schema(sft)).replace_schema_metadata({HASH_KEY: digest.encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _dropped_text(dropped: dict) -> str:
+    return ", ".join(f"{n} dropped: {why}" for why, n in dropped.items()) or "no rows"

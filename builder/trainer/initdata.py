@@ -1,0 +1,127 @@
+"""`psr init-data`: iteration 0's IFT and EFT tables, from the task plugin or from the user's files.
+
+IFT (schemas/ift.yaml): problem, solution ("Step n: ...\n" per step, the last with \boxed{}),
+answer. EFT (schemas/eft.yaml): problem, prefix (accepted steps, may be empty), step_a, step_b,
+label (A|B), judgment (text ending in [[A]] or [[B]]). IFT has a train split; EFT a train split
+and a held-out test split (the judge benchmark). Iteration 0 is sealed when both are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from builder.errors import InputError
+from builder.store import Run, clear_tables, is_sealed, seal, write_table
+from builder.store.lineage import base_lineage, sha256_file
+
+IFT_FIELDS = ("problem", "solution", "answer")
+EFT_FIELDS = ("problem", "prefix", "step_a", "step_b", "label", "judgment")
+
+
+def example_id(row: dict, fields) -> str:
+    return hashlib.sha256(json.dumps([row.get(f) for f in fields], ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def ift_rows(examples: list[dict], split: str, source: str) -> list[dict]:
+    return [{"example_id": example_id(e, IFT_FIELDS), "split": split, "problem": e["problem"],
+             "solution": e["solution"], "answer": e.get("answer"), "source": source} for e in examples]
+
+
+def eft_rows(examples: list[dict], split: str, source: str) -> list[dict]:
+    return [{"example_id": example_id(e, EFT_FIELDS), "split": split, "source": source,
+             **{f: e[f] for f in EFT_FIELDS}} for e in examples]
+
+
+def write_from_task(run: Run) -> dict:
+    """Write and seal iteration 0 from run.config.task; returns the row counts (or {} when sealed)."""
+    from builder.tasks import get_task
+
+    if is_sealed(run, 0):
+        return {}
+    cfg, counts = run.config, run.config.init_data
+    task = get_task(cfg.task, **cfg.task_options)
+    source = f"task:{cfg.task}"
+    ift = ift_rows(task.ift_examples("train", counts.ift_train, cfg.seed), "train", source)
+    eft = (eft_rows(task.eft_examples("train", counts.eft_train, cfg.seed), "train", source)
+           + eft_rows(task.eft_examples("test", counts.eft_test, cfg.seed), "test", source))
+    clear_tables(run, 0, ["ift", "eft"])  # leftovers of an interrupted, unsealed attempt
+    write_table(run, "ift", 0, "task", ift)
+    write_table(run, "eft", 0, "task", eft)
+    lineage = {**base_lineage(run), "source": source, "task": cfg.task, "task_options": cfg.task_options,
+               "init_data": counts.model_dump()}
+    seal(run, 0, ["ift", "eft"], lineage)
+    return _counts(ift, eft)
+
+
+def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
+    """Write and seal iteration 0 from the user's IFT and EFT files (Parquet, JSON Lines or CSV)."""
+    if is_sealed(run, 0):
+        return {}
+    ift = [_ift_row(r, ift_file, i) for i, r in enumerate(read_rows(ift_file))]
+    eft = [_eft_row(r, eft_file, i) for i, r in enumerate(read_rows(eft_file))]
+    clear_tables(run, 0, ["ift", "eft"])
+    write_table(run, "ift", 0, "import", ift)
+    write_table(run, "eft", 0, "import", eft)
+    lineage = {**base_lineage(run), "source": "import",
+               "files": {"ift": {"path": str(ift_file), "sha256": sha256_file(ift_file)},
+                         "eft": {"path": str(eft_file), "sha256": sha256_file(eft_file)}}}
+    seal(run, 0, ["ift", "eft"], lineage)
+    return _counts(ift, eft)
+
+
+def read_rows(path: Path) -> list[dict]:
+    import pyarrow.csv as pcsv
+    import pyarrow.json as pjson
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    readers = {".parquet": pq.read_table, ".jsonl": pjson.read_json, ".json": pjson.read_json, ".csv": pcsv.read_csv}
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(f"{path}: unsupported file type (use .parquet, .jsonl or .csv)")
+    try:
+        return reader(path).to_pylist()
+    except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
+        raise InputError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from None
+
+
+def _require(row: dict, fields, path: Path, i: int) -> None:
+    for f in fields:
+        if not isinstance(row.get(f), str) or (f != "prefix" and not row[f].strip()):
+            raise InputError(f"{path}, row {i}: column '{f}' missing or empty (required: {', '.join(fields)})")
+
+
+def _split(row: dict, path: Path, i: int, allowed) -> str:
+    split = row.get("split") or "train"
+    if split not in allowed:
+        raise InputError(f"{path}, row {i}: split '{split}' (use {' or '.join(allowed)})")
+    return split
+
+
+def _ift_row(row: dict, path: Path, i: int) -> dict:
+    _require(row, ("problem", "solution"), path, i)
+    answer = row.get("answer")
+    if answer is None:
+        from builder.steps import extract_boxed
+
+        answer = extract_boxed(row["solution"])
+    out = ift_rows([{**row, "answer": None if answer is None else str(answer)}], _split(row, path, i, ("train", "test")),
+                   str(row.get("source") or path.name))
+    return out[0]
+
+
+def _eft_row(row: dict, path: Path, i: int) -> dict:
+    _require(row, EFT_FIELDS, path, i)
+    if row["label"] not in ("A", "B"):
+        raise InputError(f"{path}, row {i}: column 'label' must be 'A' or 'B', got {row['label']!r}")
+    return eft_rows([row], _split(row, path, i, ("train", "test")), str(row.get("source") or path.name))[0]
+
+
+def _counts(ift: list[dict], eft: list[dict]) -> dict:
+    return {"ift_train": sum(r["split"] == "train" for r in ift),
+            "eft_train": sum(r["split"] == "train" for r in eft),
+            "eft_test": sum(r["split"] == "test" for r in eft)}

@@ -1,0 +1,127 @@
+"""`psr config`: render an iteration's Axolotl config from trainer_configs/ and run.yaml.
+
+Template (trainer_configs/sft.yaml for iteration 0, dpo.yaml for N >= 1) <- run.yaml
+trainer.<stage>.overrides (deep-merged; a null deletes a key) <- per-iteration values filled into
+the "{{name}}" placeholders: base_model = M(N), output_dir = RUN/models/M{N+1}, the exported file,
+this iteration's own dataset_prepared_path, and the run's seed. The per-iteration paths cannot be
+overridden: they are what makes iterations immutable and chained.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from builder.errors import InputError, PsrError
+from builder.store import Run
+from builder.trainer.env import REPO_ROOT
+from builder.trainer.export import export_path, prepared_path
+
+TEMPLATES_DIR = REPO_ROOT / "trainer_configs"
+FIXED_KEYS = ("base_model", "output_dir", "datasets", "dataset_prepared_path")
+_PLACEHOLDER = re.compile(r"^\{\{(\w+)\}\}$")
+
+
+def config_path(run: Run, iteration: int) -> Path:
+    return run.trainer_dir(iteration) / "axolotl.yaml"
+
+
+def stage(run: Run, iteration: int):
+    return run.config.trainer.sft if iteration == 0 else run.config.trainer.dpo
+
+
+def template_path(name: str) -> Path:
+    """A template by file name in trainer_configs/ or by path."""
+    path = Path(name).expanduser()
+    for cand in ([path] if path.is_absolute() else [TEMPLATES_DIR / path, Path.cwd() / path]):
+        if cand.is_file():
+            return cand
+    raise InputError(f"trainer template '{name}' not found (looked in {TEMPLATES_DIR} and the current directory)")
+
+
+def render_config(run: Run, iteration: int) -> dict:
+    """The Axolotl config of iteration N as a plain dict."""
+    if iteration == 0 and run.config.models.M1:
+        raise PsrError("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, there is nothing to configure")
+    st = stage(run, iteration)
+    name = "sft" if iteration == 0 else "dpo"
+    fixed = [k for k in FIXED_KEYS if k in st.overrides]
+    if fixed:
+        raise InputError(f"run.yaml trainer.{name}.overrides.{fixed[0]}: set per iteration by `psr config`, cannot be overridden")
+    path = template_path(st.template)
+    try:
+        template = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    cfg = deep_merge(template, st.overrides)
+    values = {
+        "base_model": run.model_path(iteration),
+        "output_dir": str(run.models_dir() / f"M{iteration + 1}"),
+        "dataset": str(export_path(run, iteration)),
+        "dataset_prepared_path": str(prepared_path(run, iteration)),
+        "seed": run.config.seed,
+    }
+    cfg = fill(cfg, values, origin=str(path))
+    if isinstance(cfg.get("deepspeed"), str):
+        cfg["deepspeed"] = resolve_file(cfg["deepspeed"])
+    return cfg
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """Nested dicts merge key by key; any other value replaces; None removes the key."""
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def fill(node, values: dict, origin: str):
+    """Replace every string that is exactly "{{name}}" by values[name] (keeping its type)."""
+    if isinstance(node, dict):
+        return {k: fill(v, values, origin) for k, v in node.items()}
+    if isinstance(node, list):
+        return [fill(v, values, origin) for v in node]
+    if isinstance(node, str) and (m := _PLACEHOLDER.match(node)):
+        if m.group(1) not in values:
+            raise InputError(f"{origin}: unknown placeholder {node} (known: {', '.join(values)})")
+        return values[m.group(1)]
+    return node
+
+
+def resolve_file(ref: str) -> str:
+    """A relative file (the DeepSpeed json) is found in trainer_configs/, the repo, or the cwd."""
+    p = Path(ref).expanduser()
+    if p.is_absolute():
+        return str(p)
+    for base in (TEMPLATES_DIR, REPO_ROOT, Path.cwd()):
+        if (base / p).is_file():
+            return str((base / p).resolve())
+    return ref
+
+
+def render_text(cfg: dict, iteration: int) -> str:
+    head = (f"# Axolotl config of iteration {iteration}, rendered by `psr config` from trainer_configs/ and run.yaml;"
+            " edit run.yaml (trainer.*.overrides), not this file.\n")
+    return head + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def write_config(run: Run, iteration: int) -> tuple[Path, bool]:
+    """Render and write RUN/trainer/iteration=N/axolotl.yaml; untouched when the content is the same."""
+    import os
+
+    text = render_text(render_config(run, iteration), iteration)
+    path = config_path(run, iteration)
+    if path.exists() and path.read_text() == text:
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path, True

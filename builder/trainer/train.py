@@ -1,0 +1,130 @@
+"""`psr train`: run `axolotl train` on an iteration's config in the trainer venv, then check M(N+1).
+
+Output streams to the terminal and to RUN/trainer/iteration=N/train.log. Idempotent: when
+M(N+1) already exists and loads, nothing runs (unless forced, which first removes the old model).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.errors import PsrError
+from builder.store import Run
+from builder.trainer.env import is_local_model, process_env, require_env
+from builder.trainer.render import config_path, render_config, render_text
+
+LAUNCHERS = ("accelerate", "torchrun")
+
+
+@dataclass(slots=True)
+class TrainResult:
+    model: Path
+    status: str  # trained | exists | skipped
+    seconds: float = 0.0
+    log: Path | None = None
+
+
+def output_model(run: Run, iteration: int) -> Path:
+    return run.models_dir() / f"M{iteration + 1}"
+
+
+def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra: tuple[str, ...] = (),
+                    force: bool = False, echo=sys.stderr) -> TrainResult:
+    if iteration == 0 and run.config.models.M1:
+        return TrainResult(Path(run.model_path(1)), "skipped")
+    out = output_model(run, iteration)
+    if not force and model_problem(out) is None:
+        return TrainResult(out, "exists")
+    trainer = require_env(run.config.trainer.env)
+    cfg = _current_config(run, iteration)
+    launcher = launcher or run.config.trainer.launcher
+    if launcher and launcher not in LAUNCHERS:
+        raise PsrError(f"unknown launcher '{launcher}': use one of {', '.join(LAUNCHERS)}")
+    if out.exists():  # a forced rerun or the leftovers of an interrupted one: start clean
+        shutil.rmtree(out)
+    cmd = [str(trainer.axolotl), "train", str(cfg)]
+    if launcher:
+        cmd += ["--launcher", launcher]
+    cmd += [*run.config.trainer.extra_args, *extra]
+    log = run.trainer_dir(iteration) / "train.log"
+    env = process_env(trainer, offline=is_local_model(run.model_path(iteration)))
+    start = time.monotonic()
+    code = stream(cmd, log, env, echo)
+    seconds = time.monotonic() - start
+    if code != 0:
+        raise PsrError(f"axolotl train failed (exit {code}) for iteration {iteration}; see {log} ({last_line(log)})")
+    problem = model_problem(out)
+    if problem:
+        raise PsrError(f"axolotl train finished but M{iteration + 1} is not usable: {problem}; see {log}")
+    return TrainResult(out, "trained", seconds, log)
+
+
+def _current_config(run: Run, iteration: int) -> Path:
+    path = config_path(run, iteration)
+    hint = f"run `psr config --run {run.root} --iter {iteration}` first"
+    if not path.exists():
+        raise PsrError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")
+    if path.read_text() != render_text(render_config(run, iteration), iteration):
+        raise PsrError(f"{path} is out of date with run.yaml or the templates; {hint}")
+    data = render_config(run, iteration)["datasets"][0]["path"]
+    if not Path(data).exists():
+        raise PsrError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}` first")
+    return path
+
+
+def stream(cmd: list[str], log: Path, env: dict, echo) -> int:
+    """Run cmd, copying its combined output to `log` and to `echo` as it comes (progress bars too)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as fh:
+        fh.write(f"$ {' '.join(cmd)}\n".encode())
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        try:
+            while chunk := os.read(proc.stdout.fileno(), 65536):
+                fh.write(chunk)
+                fh.flush()
+                if echo is not None:
+                    echo.write(chunk.decode(errors="replace"))
+                    echo.flush()
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait(timeout=30)
+            raise
+        return proc.wait()
+
+
+def model_problem(path: Path) -> str | None:
+    """None when `path` holds a model that loads: config, weights (headers readable), tokenizer."""
+    if not (path / "config.json").is_file():
+        return f"{path} has no config.json"
+    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model*.bin"))
+    if not weights:
+        return f"{path} has no weight files"
+    if not any((path / n).is_file() for n in ("tokenizer.json", "tokenizer_config.json")):
+        return f"{path} has no tokenizer"
+    try:
+        from safetensors import safe_open
+        from transformers import AutoConfig, AutoTokenizer
+
+        for w in weights:
+            if w.suffix == ".safetensors":
+                with safe_open(str(w), framework="pt") as fh:
+                    fh.keys()
+        AutoConfig.from_pretrained(path)
+        AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # noqa: BLE001 - any load failure means "not usable"
+        return f"{path} does not load ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    return None
+
+
+def last_line(log: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").replace("\r", "\n").splitlines() if ln.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1][:300] if lines else "empty log"

@@ -1,0 +1,70 @@
+"""Scripted store fixtures for the trainer tests: a run whose iteration 1 holds real pairs rows.
+
+The pairs are written by hand (a stand-in for `psr generate` + `psr pairs`, which are another
+issue's work) but are real rows of the pairs schema, rendered with the tiny model's own chat
+template, so the export, the config and Axolotl see exactly what the loop would produce.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from builder.prompts import ChatRenderer, load_template
+from builder.store import init_run, seal, write_table
+
+PROBLEM = "13 + 9 - 4"
+STEPS = ["Step 1: 13 + 9 = 22\n", "Step 2: 22 - 4 = 18\n", "Step 3: The answer is \\boxed{18}\n"]
+WRONG = ["Step 1: 13 + 9 = 21\n", "Step 2: 22 - 4 = 19\n", "Step 3: The answer is \\boxed{17}\n"]
+
+
+def make_run(tmp_path: Path, tiny_model_dir, *sets: str):
+    """A demo-preset run whose M0 is the tiny model (M1 too, copied, so iteration 1 can train)."""
+    run = init_run(tmp_path / "run", "demo", [f"models.M0={tiny_model_dir}", *sets])
+    return run
+
+
+def add_model(run, n: int, source) -> str:
+    dest = Path(run.models_dir()) / f"M{n}"
+    shutil.copytree(source, dest, dirs_exist_ok=True)
+    return str(dest)
+
+
+def pair_row(renderer, tmpl, depth: int, chosen: str, rejected: str, *, final: bool, rejected_terminal: bool,
+             prompt: str | None = None) -> dict:
+    prefix = "".join(STEPS[: depth - 1])
+    return {
+        "pair_id": f"t0/n{depth}#0", "tree_id": "t0", "problem_id": "p0", "parent_id": f"n{depth}",
+        "depth": depth, "chosen_node": f"c{depth}", "rejected_node": f"r{depth}",
+        "prompt": renderer.generation_prompt(tmpl, PROBLEM, STEPS[: depth - 1]) if prompt is None else prompt,
+        "prefix": prefix, "chosen": chosen, "rejected": rejected, "chosen_wins": 9, "rejected_wins": 1,
+        "margin": 8.0, "is_final_step": final, "chosen_terminal": final, "rejected_terminal": rejected_terminal,
+        "chosen_correct": True, "rejected_correct": False,
+    }
+
+
+def demo_pairs(model_dir) -> list[dict]:
+    """One intermediate pair, one final pair, a mixed one (rejected ends early), and two bad rows."""
+    renderer = ChatRenderer(str(model_dir))
+    tmpl = load_template("reasoning_arith")
+    return [
+        pair_row(renderer, tmpl, 1, STEPS[0], WRONG[0], final=False, rejected_terminal=False),
+        pair_row(renderer, tmpl, 3, STEPS[2], WRONG[2], final=True, rejected_terminal=True),
+        pair_row(renderer, tmpl, 2, STEPS[1], WRONG[2].replace("3", "2", 1), final=False, rejected_terminal=True),
+        pair_row(renderer, tmpl, 2, STEPS[1], "", final=False, rejected_terminal=False),          # empty rejected
+        pair_row(renderer, tmpl, 2, STEPS[1], WRONG[1], final=False, rejected_terminal=False, prompt="  "),  # empty prompt
+    ]
+
+
+def seal_pairs(run, iteration: int, rows: list[dict]) -> None:
+    """Write the pairs of `iteration` and seal it (the real loop seals, then records pairs)."""
+    write_table(run, "pairs", iteration, "pairs", rows)
+    seal(run, iteration, ["pairs"], {"stand_in": "tests/trainer_helpers.py"})
+
+
+def dpo_run(tmp_path: Path, tiny_model_dir, *sets: str):
+    """A run with M1 present and a sealed iteration 1 holding demo_pairs."""
+    run = make_run(tmp_path, tiny_model_dir, *sets)
+    add_model(run, 1, tiny_model_dir)
+    seal_pairs(run, 1, demo_pairs(run.model_path(1)))
+    return run
