@@ -1,4 +1,4 @@
-"""Pick and build a generation engine by name: `load_engine("hf" | "vllm", model_path, settings)`.
+"""Pick and build a generation engine by name: `load_engine("hf" | "vllm" | "openai", model_path, settings)`.
 
 Engine modules are imported only when chosen, so `import builder.engines` never pulls in torch or
 vLLM. `settings` is the run config's engine section: shared keys (dtype, device, max_batch_tokens)
@@ -11,7 +11,11 @@ from __future__ import annotations
 from builder.engines.base import Completion, Engine, EngineInfo, Request
 from builder.errors import InputError
 
-ENGINES = {"hf": "builder.engines.hf:HFEngine", "vllm": "builder.engines.vllm:VLLMEngine"}
+ENGINES = {
+    "hf": "builder.engines.hf:HFEngine",
+    "vllm": "builder.engines.vllm:VLLMEngine",
+    "openai": "builder.engines.openai:OpenAIEngine",
+}
 
 __all__ = ["Completion", "Engine", "EngineInfo", "Request", "ENGINES", "load_engine", "flatten_settings"]
 
