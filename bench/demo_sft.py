@@ -1,0 +1,193 @@
+"""Iteration 0 of the embedded CPU demo, end to end, timed: M0 -> Axolotl SFT -> M1 -> figures.
+
+Steps: `build_tiny_model` (random weights), IFT + EFT rows from the task, `axolotl train` in its
+own venv, then greedy solve rate on held-out problems and judge accuracy on the EFT test split
+(both A/B orders). Prints one JSON line with times and figures (and appends it to --log).
+
+    .venv/bin/python bench/demo_sft.py --work /tmp/demo --recipe /work/notes/sft_recipe.yaml
+
+Acceptance for the demo: total <= 600 s on 2 CPU cores, solve rate 20-90 %, judge >= 70 %.
+Timings depend on what else runs on the machine: report them with that caveat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AXOLOTL_ENV = {"AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1",
+               "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def load_recipe(path: str | None) -> dict:
+    import yaml
+
+    recipe = yaml.safe_load(Path(path).read_text()) if path else {}
+    return {"data": {}, "model": {}, "task_options": {}, "axolotl": {}, **recipe}
+
+
+def build_data(task, renderer, data: dict, seed: int, out: Path) -> int:
+    from builder.prompts import load_template
+    from builder.sft import sft_rows
+
+    ift = task.ift_examples("train", data.get("n_ift", 8000), seed)
+    eft = task.eft_examples("train", data.get("n_eft", 12000), seed)
+    rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(task.reasoning_template),
+                    judge_tmpl=load_template(task.judge_template))
+    random.Random(seed).shuffle(rows)
+    with out.open("w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    return len(rows)
+
+
+def axolotl_config(model_dir: Path, data_file: Path, work: Path, overrides: dict) -> dict:
+    cfg = {
+        "base_model": str(model_dir), "datasets": [{"path": str(data_file), "type": "input_output", "ds_type": "json"}],
+        "dataset_prepared_path": str(work / "prepared"), "output_dir": str(work / "M1"),
+        "sequence_len": 256, "train_on_inputs": False, "val_set_size": 0,
+        "micro_batch_size": 64, "gradient_accumulation_steps": 1, "num_epochs": 1,
+        "optimizer": "adamw_torch", "learning_rate": 2e-3, "lr_scheduler": "cosine", "warmup_steps": 30,
+        "weight_decay": 0.0, "bf16": False, "fp16": False, "tf32": False, "logging_steps": 25,
+        "save_strategy": "no", "seed": 0, "dataset_num_proc": 1,
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def run_axolotl(cfg: dict, work: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + sys) of `axolotl train`: CPU time is the figure that
+    survives a shared machine; on an idle 2-core machine wall is about CPU / 2."""
+    import resource
+
+    import yaml
+
+    cfg_file = work / "sft.yml"
+    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    venv_bin = ROOT / ".venv-axolotl" / "bin"
+    env = {**os.environ, **AXOLOTL_ENV, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+    start, before = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with (work / "axolotl.log").open("w") as log:
+        proc = subprocess.run([str(venv_bin / "axolotl"), "train", str(cfg_file)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode:
+        sys.exit(f"axolotl train failed ({proc.returncode}); see {work / 'axolotl.log'}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.time() - start, cpu
+
+
+def train_log(path: Path) -> dict:
+    """Loss curve and trainer runtime from the Axolotl log (its printed metric dicts)."""
+    import ast
+    import re
+
+    losses, runtime = [], None
+    for m in re.finditer(r"\{'(?:loss|train_runtime)'[^{}]*\}", path.read_text()):
+        d = ast.literal_eval(m.group(0))
+        if "loss" in d:
+            losses.append(round(float(d["loss"]), 3))
+        else:
+            runtime = float(d["train_runtime"])
+    return {"losses": losses, "train_runtime": runtime}
+
+
+def greedy(model, tok, prompts: list[str], max_new_tokens: int, batch: int = 100) -> list[str]:
+    import torch
+
+    tok.padding_side = "left"
+    out = []
+    for i in range(0, len(prompts), batch):
+        enc = tok(prompts[i : i + batch], return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
+        out += tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    return out
+
+
+def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int) -> dict:
+    from transformers import AutoModelForCausalLM
+
+    from builder.prompts import ChatRenderer, load_template
+    from builder.steps import extract_boxed, parse_verdict, split_steps
+
+    renderer = ChatRenderer(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    problems = task.problems("test", n_solve, seed)
+    rtmpl, jtmpl = load_template(task.reasoning_template), load_template(task.judge_template)
+    texts = greedy(model, renderer.tokenizer, [renderer.generation_prompt(rtmpl, p["problem"], []) for p in problems], 96)
+    solved = sum(task.check_answer(extract_boxed(t), p["answer"]) for t, p in zip(texts, problems))
+    steps_ok = steps_n = 0
+    for t, p in zip(texts, problems):  # greedy step accuracy: steps up to and including the first wrong one
+        steps = split_steps(t)
+        for k, s in enumerate(steps):
+            ok = task.check_step(p["problem"], steps[:k], s)
+            steps_n, steps_ok = steps_n + 1, steps_ok + bool(ok)
+            if not ok:
+                break
+    eft = task.eft_examples("test", n_judge, seed)
+    prompts = [renderer.judge_prompt(jtmpl, r["problem"], split_steps(r["prefix"]) if r["prefix"] else [],
+                                     r["step_a"], r["step_b"]) for r in eft]
+    verdicts = [parse_verdict(t) for t in greedy(model, renderer.tokenizer, prompts, 40)]
+    return {
+        "solve_rate": solved / len(problems), "step_accuracy": steps_ok / max(steps_n, 1),
+        "judge_accuracy": sum(v == r["label"] for v, r in zip(verdicts, eft)) / len(eft),
+        "judge_share_A": sum(v == "A" for v in verdicts) / len(eft),
+        "judge_unparsed": sum(v is None for v in verdicts) / len(eft),
+        "n_solve": len(problems), "n_judge": len(eft), "sample": texts[0],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--recipe", default=str(ROOT.parent / "notes" / "sft_recipe.yaml"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-solve", type=int, default=200)
+    ap.add_argument("--n-judge", type=int, default=400)
+    ap.add_argument("--log", default=None, help="append the result line to this file")
+    ap.add_argument("--tag", default="")
+    args = ap.parse_args()
+    os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+
+    from builder.models.tiny import build_tiny_model
+    from builder.prompts import ChatRenderer
+    from builder.tasks import get_task
+
+    recipe = load_recipe(args.recipe if Path(args.recipe).exists() else None)
+    work = Path(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    task = get_task("arithmetic", **recipe["task_options"])
+    t0 = time.time()
+    m0 = build_tiny_model(work / "M0", seed=args.seed, **recipe["model"])
+    t_model = time.time() - t0
+    n_rows = build_data(task, ChatRenderer(str(m0)), recipe["data"], args.seed, work / "sft.jsonl")
+    t_data = time.time() - t0 - t_model
+    cfg = axolotl_config(m0, work / "sft.jsonl", work, {"seed": args.seed, **recipe["axolotl"]})
+    t_train, cpu_train = run_axolotl(cfg, work)
+    total = time.time() - t0
+    figures = evaluate(task, work / "M1", args.n_solve, args.n_judge, args.seed)
+    result = {"tag": args.tag, "seed": args.seed, "rows": n_rows, "t_model": round(t_model, 1),
+              "t_data": round(t_data, 1), "t_axolotl": round(t_train, 1), "cpu_axolotl": round(cpu_train, 1),
+              "train_log": train_log(work / "axolotl.log"), "t_iteration0": round(total, 1),
+              "t_eval": round(time.time() - t0 - total, 1), **figures, "recipe": recipe}
+    line = json.dumps(result)
+    print(line)
+    if args.log:
+        with open(args.log, "a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
