@@ -44,7 +44,7 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tupl
         if n["parent_id"] is not None:
             siblings[(n["parent_id"], n["round"])].append(n)
     out = []
-    for (parent_id, _), group in sorted(siblings.items()):
+    for _, group in sorted(siblings.items(), key=lambda kv: _creation_order(*kv[0])):
         if len(group) < 2:
             continue
         group.sort(key=lambda n: n["candidate_index"])
@@ -57,6 +57,12 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tupl
             others = [n for n in group if n is not chosen]
             out.append((chosen, min(others, key=lambda n: (n["wins"], n["candidate_index"]))))
     return out
+
+
+def _creation_order(parent_id: str, round_: int) -> tuple:
+    """Sort key: tree, then the parent's creation index (node ids end in /k), then the round."""
+    tree_id, _, k = parent_id.rpartition("/")
+    return (tree_id, int(k) if k.isdigit() else -1, round_)
 
 
 def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg) -> str | None:

@@ -1,0 +1,122 @@
+"""Pair extraction: candidates, gates and their counts, and the store flow generate -> seal -> pairs.
+
+The store flow runs the SCRIPTED stand-in engine (tests/scripted_engine.py) through the real
+library path (real run dir, Parquet, manifest, chat renderer of the tiny model), so pairs exist;
+the tiny random model judges nothing parseable, so its end-to-end run (test_search_e2e) has none.
+"""
+
+import json
+
+import pytest
+
+from builder.config import Pairs
+from builder.pairs import GATES, candidate_pairs, extract_pairs, gate
+from tests.helpers import invoke
+from tests.scripted_engine import ScriptedEngine, hashed
+
+
+def node(nid, parent, rnd, idx, text, wins, on_path=False, terminal=False, tree="1-p"):
+    return {"node_id": f"{tree}/{nid}", "tree_id": tree, "parent_id": None if parent is None else f"{tree}/{parent}", "depth": 1,
+            "round": rnd, "candidate_index": idx, "text": text, "wins": wins, "on_path": on_path,
+            "is_terminal": terminal, "visits": None, "value": None, "step_correct": None}
+
+
+def tree(tid="1-p"):
+    return {"tree_id": tid, "problem_id": "p", "strategy": "tournament"}
+
+
+def test_gates_in_order():
+    cfg = Pairs(min_margin=2, max_prompt_chars=50, max_step_chars=30)
+    ok = ("Step 1: 3 + 4 = 7\n", "Step 1: 3 + 4 = 8\n")
+    assert gate(*ok, margin=2, prompt="p", cfg=cfg) is None
+    assert gate("Step 1: \n", ok[1], 5, "p", cfg) == "empty"
+    assert gate(ok[0], "Step 1:   3 +  4 = 7 \n", 5, "p", cfg) == "identical"
+    assert gate(*ok, margin=1, prompt="p", cfg=cfg) == "margin"
+    assert gate(*ok, margin=2, prompt="x" * 51, cfg=cfg) == "prompt_too_long"
+    assert gate(ok[0], "Step 1: " + "9" * 40 + "\n", 2, "p", cfg) == "step_too_long"
+    assert gate("Step 1: \n", "Step 1: \n", 0, "x" * 99, cfg) == "empty"  # first failing gate counts
+    assert gate(*ok, margin=0, prompt="p", cfg=Pairs()) is None  # min_margin 0: no margin gate
+
+
+def test_candidates_skip_rolled_back_rounds_and_counts_add_up():
+    nodes = [
+        node(0, None, 0, None, "", None, on_path=True),
+        # round 1: candidate 1 accepted, then rolled back (on_path false): no pair
+        node(1, 0, 1, 0, "Step 1: a\n", 1), node(2, 0, 1, 1, "Step 1: b\n", 3), node(3, 0, 1, 2, "Step 1: c\n", 2),
+        # round 3: re-sampled step 1, candidate 0 accepted; worst = lowest wins, ties to lowest index
+        node(4, 0, 3, 0, "Step 1: d\n", 4, on_path=True), node(5, 0, 3, 1, "Step 1: e\n", 0),
+        node(6, 0, 3, 2, "Step 1: \n", 0),
+        # step 2: accepted vs an identical rejected one (gate "identical")
+        node(7, 4, 4, 0, "Step 2: same\n", 2, on_path=True), node(8, 4, 4, 1, "Step 2:  same \n", 0),
+        # an all-tie round (no accepted candidate): no pair
+        node(9, 7, 5, 0, "Step 3: x\n", 1), node(10, 7, 5, 1, "Step 3: y\n", 1),
+    ]
+    cands = candidate_pairs(nodes, {"1-p": "tournament"})
+    assert [(c["node_id"], r["node_id"]) for c, r in cands] == [("1-p/4", "1-p/5"), ("1-p/7", "1-p/8")]
+    rows, gates = extract_pairs([tree()], nodes, {"p": "Q"}, lambda p, s: p + "|" + "".join(s), Pairs(), 1)
+    assert gates["candidates"] == 2 and gates["kept"] == 1 and gates["dropped"]["identical"] == 1
+    assert gates["candidates"] == gates["kept"] + sum(gates["dropped"].values())
+    assert set(gates["dropped"]) == set(GATES)
+    (row,) = rows
+    assert (row["prompt"], row["prefix"], row["margin"], row["pair_id"]) == ("Q|", "", 4.0, "1-p/0#3")
+    assert (row["chosen"], row["rejected"], row["is_final_step"]) == ("Step 1: d\n", "Step 1: e\n", False)
+
+
+@pytest.fixture
+def scripted_run(tmp_path, tiny_model_dir):
+    """A real run dir whose iteration 1 was searched by the scripted stand-in engine."""
+    from builder.search.iteration import generate_iteration
+    from builder.store import Run
+
+    root = tmp_path / "run"
+    assert invoke("init", root, "--preset", "demo", "--set", f"models.M1={tiny_model_dir}", "--set", "engine.device=cpu",
+                  "--set", "search.width=3", "--set", "search.max_steps=3", "--set", "search.chunk_size=4",
+                  "--set", "search.max_rollbacks=2").exit_code == 0
+    assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", 10).exit_code == 0
+    run = Run.open(root)
+    engine = ScriptedEngine()
+    # every even round is an all-tie (always [[A]] in both orders): accepted steps get rolled back
+    engine.judge = lambda r: "[[A]]" if engine.gen_calls % 2 == 0 else hashed(r)
+    report = generate_iteration(run, 1, engine=engine)
+    assert report.computed == [0, 1, 2] and report.stats.engine_calls == len(engine.calls)
+    return run, engine
+
+
+def test_store_flow_pairs_reference_real_nodes_and_are_recorded(scripted_run):
+    from builder.store import load_manifest, read_table
+
+    run, engine = scripted_run
+    root = run.root
+    res = invoke("pairs", "--run", root, "--iter", 1)
+    assert res.exit_code == 1 and "needs iteration 1 sealed" in res.output
+    res = invoke("seal", "--run", root, "--iter", 1)
+    assert res.exit_code == 0 and "sealed iteration 1" in res.output
+    res = invoke("pairs", "--run", root, "--iter", 1)
+    assert res.exit_code == 0, res.output
+    pairs = read_table(run, "pairs", 1).to_pylist()
+    nodes = {n["node_id"]: n for n in read_table(run, "nodes", 1).to_pylist()}
+    gates = load_manifest(run, 1)["derived"]["pairs"]["gates"]
+    assert len(pairs) == gates["kept"] > 0 and f"{len(pairs)} pairs" in res.output
+    assert gates["candidates"] == gates["kept"] + sum(gates["dropped"].values())
+    gen_prompts = {r.prompt for call in engine.calls for r in call if r.stop}
+    for p in pairs:
+        c, r = nodes[p["chosen_node"]], nodes[p["rejected_node"]]
+        assert c["parent_id"] == r["parent_id"] == p["parent_id"] and c["round"] == r["round"]
+        assert c["on_path"] and c["wins"] == p["chosen_wins"] >= p["rejected_wins"] == r["wins"]
+        assert p["prompt"] in gen_prompts and p["prompt"].endswith(p["prefix"])
+        assert (p["chosen"], p["rejected"]) == (c["text"], r["text"])
+    rounds = {}
+    for n in nodes.values():
+        if n["parent_id"]:
+            rounds.setdefault((n["parent_id"], n["round"]), []).append(n)
+    # decisive rounds whose winner is not on the path: it was accepted, then rolled back
+    rolled_back = [g for g in rounds.values() if len({n["wins"] for n in g}) > 1 and not any(n["on_path"] for n in g)]
+    assert rolled_back, "the scripted verdicts should cause at least one rollback of an accepted step"
+    paired = {p["chosen_node"] for p in pairs} | {p["rejected_node"] for p in pairs}
+    assert not paired & {n["node_id"] for g in rolled_back for n in g}
+    again = invoke("pairs", "--run", root, "--iter", 1)
+    assert again.exit_code == 0 and "already extracted" in again.output
+    assert invoke("pairs", "--run", root, "--iter", 1, "--force").exit_code == 0
+    assert read_table(run, "pairs", 1).num_rows == len(pairs)
+    manifest = json.loads(run.manifest_path(1).read_text())
+    assert manifest["tables"]["pairs"]["rows"] == len(pairs)
