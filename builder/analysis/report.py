@@ -1,0 +1,76 @@
+"""The run report as plain data: every section is the rows of one SQL file in builder/sql/.
+
+`build_report(run)` runs the queries over the run's DuckDB views and returns a dict that
+`write_json` saves as is and `builder.analysis.markdown` renders (with plots). Sections with no
+rows are empty lists; renderers say "no data".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from builder.analysis.queries import rows
+from builder.store import Run
+
+REPORT_VERSION = 1
+
+# (section, SQL file, title) in report order.
+SECTIONS = (
+    ("volume", "volume", "Volume"),
+    ("judge_consistency", "judge_consistency", "Judge consistency"),
+    ("judge_truth", "judge_truth", "Judge vs step correctness"),
+    ("pairs_truth", "pairs_truth", "Training pairs vs step correctness"),
+    ("outcome", "outcome", "Outcome of the search (accepted path vs gold)"),
+    ("drift", "drift", "Drift: steps per solution and step length"),
+    ("evals", "evals", "Held-out evaluation (psr eval)"),
+)
+
+
+def build_report(run: Run, threads: int | None = None) -> dict:
+    """Every section's rows, the SQL file each came from, and notes on how figures were computed."""
+    from builder.query import connect
+
+    db = connect(run, threads=threads)
+    notes, queries, sections = [], {}, {}
+    try:
+        for section, sql_name, _ in SECTIONS:
+            sections[section] = rows(db, sql_name)
+            queries[section] = f"builder/sql/{sql_name}.sql"
+        skipped = sum(r["rounds_skipped"] for r in sections["judge_consistency"])
+        if skipped:
+            # Rounds wider than the fast path packs: recompute pair by pair, same definitions.
+            sections["judge_consistency"] = rows(db, "judge_consistency_general")
+            queries["judge_consistency"] = "builder/sql/judge_consistency_general.sql"
+            notes.append(f"{skipped} round(s) had more than 8 candidates: judge consistency computed pair by pair")
+    finally:
+        db.close()
+    iterations = sorted({r["iteration"] for section in sections.values() for r in section})
+    return {
+        "report_version": REPORT_VERSION,
+        "run": str(run.root),
+        "name": run.config.name,
+        "task": run.config.task,
+        "iterations": iterations,
+        "sections": sections,
+        "queries": queries,
+        "notes": notes,
+    }
+
+
+def write_json(report: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "report.json"
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return path
+
+
+def write_report(run: Run, out_dir: Path | None, fmt: str) -> tuple[Path, dict]:
+    """Build the report and write it as Markdown (with PNG plots) or JSON; returns (file, report)."""
+    out_dir = Path(out_dir) if out_dir else run.root / "report"
+    report = build_report(run)
+    if fmt == "json":
+        return write_json(report, out_dir), report
+    from builder.analysis.markdown import write_markdown
+
+    return write_markdown(report, out_dir), report
