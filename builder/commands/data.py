@@ -52,3 +52,41 @@ def import_cmd(run_dir, ift_file, eft_file):
 
     run = Run.open(run_dir)
     _report(run, import_files(run, Path(ift_file), Path(eft_file)), "imported")
+
+
+TEACHER_HELP = "ENGINE_SPEC of the teacher: hf:PATH, vllm:PATH, openai:BASE_URL@MODEL or openai:MODEL."
+
+
+@init_data.command("ift")
+@run_option
+@click.argument("source")
+@click.option("--teacher", required=True, help=TEACHER_HELP)
+@click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Column mapping (problem=..., solution=...).")
+@click.option("--split", default="train", show_default=True, help="Split of a Hub dataset.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first K (distinct) solutions.")
+@click.option("--chunk-size", default=32, show_default=True, type=click.IntRange(min=1), help="Solutions per resumable chunk.")
+@click.option("--max-tokens", default=2048, show_default=True, type=click.IntRange(min=1), help="Teacher output limit.")
+@click.option("--force", is_flag=True, help="Restart: remove this job's IFT data (and the seal of iteration 0) first.")
+def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_tokens, force):
+    """Split SOURCE's full solutions into steps with a teacher; keep only faithful splits.
+
+    \b
+    Example: psr init-data ift --run runs/q7b numina.jsonl --field problem=problem \\
+               --teacher openai:http://127.0.0.1:8000/v1@Qwen/Qwen2.5-72B-Instruct
+    Rerun the same command to resume. Rejections: RUN/work/iteration=0/ift_rejections.jsonl.
+    """
+    from builder.initdata.ift import build_ift
+    from builder.initdata.teacher import Teacher
+    from builder.problems import parse_fields
+    from builder.store import Run
+
+    run = Run.open(run_dir)
+    report = build_ift(run, source, Teacher.open(teacher, run.config.engine), split=split, fields=parse_fields(fields),
+                       limit=limit, chunk_size=chunk_size, max_tokens=max_tokens, force=force,
+                       progress=lambda c, n, counts: say(f"ift chunk {c + 1}/{n}: kept {counts['kept']} of {counts['items']}"))
+    s = report.summary["counts"]
+    rejected = {k[9:]: v for k, v in s.items() if k.startswith("rejected_") and v}
+    say(f"ift: {s.get('kept', 0)} kept of {s.get('items', 0)} solutions"
+        + (f"; rejected {rejected}" if rejected else "")
+        + f" ({len(report.computed)} chunk(s) computed, {len(report.skipped)} resumed)"
+        + ("; iteration 0 sealed" if report.sealed else "; iteration 0 not sealed yet (needs `psr init-data eft`)"))

@@ -1,0 +1,110 @@
+"""ENGINE_SPEC strings and the teacher: a model asked plain user messages, through its chat template.
+
+ENGINE_SPEC syntax (the first ':' separates the engine name):
+  hf:PATH_OR_HUB_ID          transformers in this process
+  vllm:PATH_OR_HUB_ID        vLLM in this process (GPU)
+  openai:BASE_URL@MODEL      an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1@Qwen/Qwen2.5-72B-Instruct
+  openai:MODEL               same, base URL from run.yaml engine.openai.base_url
+Other settings (concurrency, timeout, api_key_env, dtype...) come from run.yaml's engine section.
+
+A teacher message is rendered as one user turn: by the model's chat template through
+`ChatRenderer` for hf/vllm, by the server (the /chat/completions endpoint) for openai.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from builder.engines.base import Completion, Request
+from builder.errors import InputError
+
+NAMES = ("hf", "vllm", "openai")
+
+
+@dataclass(slots=True, frozen=True)
+class EngineSpec:
+    name: str
+    model: str
+    base_url: str | None = None
+
+    def __str__(self) -> str:
+        if self.name == "openai" and self.base_url:
+            return f"openai:{self.base_url}@{self.model}"
+        return f"{self.name}:{self.model}"
+
+
+def parse_engine_spec(text: str) -> EngineSpec:
+    """'hf:PATH', 'vllm:PATH', 'openai:URL@MODEL' or 'openai:MODEL' -> EngineSpec; InputError otherwise."""
+    name, sep, rest = (text or "").partition(":")
+    name, rest = name.strip(), rest.strip()
+    if not sep or name not in NAMES or not rest:
+        raise InputError(f"engine spec {text!r}: expected hf:PATH, vllm:PATH, openai:BASE_URL@MODEL or openai:MODEL")
+    if name != "openai":
+        return EngineSpec(name, rest)
+    if "@" in rest and rest.startswith(("http://", "https://")):
+        url, _, model = rest.rpartition("@")
+        if not model.strip() or url in ("http://", "https://"):
+            raise InputError(f"engine spec {text!r}: openai:BASE_URL@MODEL needs both parts")
+        return EngineSpec(name, model.strip(), url.rstrip("/"))
+    if rest.startswith(("http://", "https://")):
+        raise InputError(f"engine spec {text!r}: name the served model after '@' (openai:BASE_URL@MODEL)")
+    return EngineSpec(name, rest)
+
+
+def engine_settings(spec: EngineSpec, engine_cfg) -> dict:
+    """Settings for load_engine from run.yaml's engine section, the spec's URL and model winning."""
+    base = {"dtype": engine_cfg.dtype, "device": engine_cfg.device, "max_batch_tokens": engine_cfg.max_batch_tokens}
+    # "auto" means "let the engine choose", which engines express as an absent key
+    settings = {k: v for k, v in base.items() if v != "auto"}
+    if spec.name == "vllm":
+        settings.update(engine_cfg.vllm.model_dump())
+    if spec.name == "openai":
+        settings.update(engine_cfg.openai.model_dump())
+        settings["model"] = spec.model
+        if spec.base_url:
+            settings["base_url"] = spec.base_url
+    return settings
+
+
+def open_engine(spec: EngineSpec, engine_cfg):
+    from builder.engines import load_engine
+
+    return load_engine(spec.name, spec.model, engine_settings(spec, engine_cfg))
+
+
+@dataclass(slots=True)
+class Teacher:
+    """Asks user messages and returns one completion each; `engine` is any engine of the spec."""
+
+    spec: EngineSpec
+    engine: object
+    renderer: object = None  # ChatRenderer for in-process engines; None for openai (server-side template)
+    calls: int = 0
+    usage: dict = field(default_factory=lambda: {"completion_tokens": 0})
+
+    @classmethod
+    def open(cls, spec: EngineSpec | str, engine_cfg) -> "Teacher":
+        spec = parse_engine_spec(spec) if isinstance(spec, str) else spec
+        engine = open_engine(spec, engine_cfg)
+        renderer = None
+        if spec.name != "openai":
+            from builder.prompts import ChatRenderer
+
+            renderer = ChatRenderer(spec.model)
+        return cls(spec, engine, renderer)
+
+    def ask(self, messages: list[str], *, max_tokens: int, seed: int, temperature: float = 0.0) -> list[Completion]:
+        """One greedy (by default) answer per user message, in order."""
+        if not messages:
+            return []
+        if self.renderer is None:
+            reqs = [Request(m, temperature=temperature, max_tokens=max_tokens, seed=seed + i) for i, m in enumerate(messages)]
+            out = self.engine.chat(reqs)
+        else:
+            prompts = [self.renderer.user_turn(m) for m in messages]
+            reqs = [Request(p, temperature=temperature, max_tokens=max_tokens, seed=seed + i) for i, p in enumerate(prompts)]
+            out = self.engine.generate(reqs)
+        self.calls += len(messages)
+        answers = [o[0] for o in out]
+        self.usage["completion_tokens"] += sum(a.n_tokens for a in answers)
+        return answers
