@@ -48,7 +48,10 @@ def test_engine_info_names_library_model_and_settings(engine, tiny_model_dir):
     assert engine.info.name == "hf"
     assert engine.info.version == transformers.__version__
     assert engine.info.model == str(tiny_model_dir)
-    assert engine.info.settings == {"dtype": "float32", "device": "cpu", "max_batch_tokens": 65536}
+    import torch
+
+    assert engine.info.settings == {"dtype": "float32", "device": "cpu", "max_batch_tokens": 65536,
+                                    "threads": torch.get_num_threads()}
 
 
 def test_n_samples_per_request_and_consistent_finish_reasons(engine):

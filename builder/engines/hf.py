@@ -17,7 +17,7 @@ from builder.engines.base import Completion, EngineInfo, Request
 from builder.errors import need
 
 DEFAULT_MAX_BATCH_TOKENS = 65536
-KNOWN_SETTINGS = {"dtype", "device", "max_batch_tokens"}
+KNOWN_SETTINGS = {"dtype", "device", "max_batch_tokens", "threads"}
 
 
 def _sampling_key(r: Request) -> tuple:
@@ -64,6 +64,10 @@ class HFEngine:
         device = settings.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = settings.get("dtype") or ("float32" if device == "cpu" else "bfloat16")
         self.max_batch_tokens = int(settings.get("max_batch_tokens", DEFAULT_MAX_BATCH_TOKENS))
+        if settings.get("threads"):
+            # Process-wide. On a busy small CPU, one thread is several times faster for tiny models:
+            # intra-op threads wait on each other when the cores are shared (measured in bench/engine.py).
+            torch.set_num_threads(int(settings["threads"]))
         self.device = device
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(model)
         self.tokenizer.padding_side = "left"
@@ -76,7 +80,8 @@ class HFEngine:
             name="hf",
             version=transformers.__version__,
             model=model,
-            settings={"dtype": dtype, "device": device, "max_batch_tokens": self.max_batch_tokens},
+            settings={"dtype": dtype, "device": device, "max_batch_tokens": self.max_batch_tokens,
+                      "threads": torch.get_num_threads()},
         )
 
     def generate(self, requests: list[Request]) -> list[list[Completion]]:
