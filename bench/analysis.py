@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -85,13 +86,28 @@ def time_queries(run_root: Path, threads: int | None) -> dict:
     from builder.store import Run
 
     db = connect(Run.open(run_root), threads=threads)
-    times, results = {}, {}
+    times, cpu, results = {}, {}, {}
     for name in QUERIES:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         results[name] = query_rows(db, name)
         times[name] = round(time.perf_counter() - t0, 3)
+        cpu[name] = round(_cpu() - c0, 3)
     db.close()
-    return {"times_s": times, "results": results}
+    return {"times_s": times, "cpu_s": cpu, "results": results}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all DuckDB threads): the machine is shared, wall time is noisy."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _load() -> float:
+    import os
+
+    return round(os.getloadavg()[0], 2)
 
 
 def main() -> None:
@@ -118,6 +134,7 @@ def main() -> None:
     out = time_queries(run_root, args.threads)
     total = round(sum(out["times_s"].values()), 3)
     summary = {"rows": args.rows, "generate_s": round(gen_s, 2), "queries_s": out["times_s"], "total_query_s": total,
+               "query_cpu_s": out["cpu_s"], "cores": os.cpu_count(), "load_avg_1m": _load(),
                "target_s": 5.0, "met": total <= 5.0}
     print(json.dumps(out["results"], default=str))
     print(json.dumps(summary))

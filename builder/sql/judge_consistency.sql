@@ -29,8 +29,8 @@
 -- judged at most once per round in the tournament; repeated judgments of one ordered pair count once.
 WITH j AS (
     SELECT iteration, hash(parent_id, round) AS rk, verdict,
-           split_part(node_a, '/', -1)::BIGINT AS ka,
-           split_part(node_b, '/', -1)::BIGINT AS kb
+           split_part(node_a, '/', -1)::UBIGINT AS ka,
+           split_part(node_b, '/', -1)::UBIGINT AS kb
     FROM judgments
 ),
 rounds AS (
@@ -77,22 +77,22 @@ per_round AS (
            -- same winner in both orders: exactly one of the two orders was won by its A
            bit_count((w1 | l2) & (l1 | w2) & xor(w1, l1)) // 2 AS pairs_consistent,
            [bit_count((w1 >> (8 * i)) & 255::UBIGINT) + bit_count((w2 >> (8 * i)) & 255::UBIGINT)
-            FOR i IN range(8) IF (cand >> i) & 1::UBIGINT = 1] AS score,
+            FOR i IN range(8)::UBIGINT[] IF (cand >> i) & 1::UBIGINT = 1] AS score,
            -- majority edge i -> j: i won more of the pair's (at most two) judgments than j
            (w1 & w2 & ~(l1 & l2)) | ((w1 | w2) & ~(l1 | l2)) AS e,
            (l1 & l2 & ~(w1 & w2)) | ((l1 | l2) & ~(w1 | w2)) AS et
     FROM transpose3
 ),
 triads AS (
-    SELECT *,
-           list_max(score) AS best, list_min(score) AS worst,
-           -- for each edge i -> j (bit p = 8i + j): a k with j -> k and k -> i closes a cycle (each cycle
-           -- is found from its 3 edges); a k with j -> k and i -> k makes a transitive triad (found once)
-           list_sum([bit_count((e >> (8 * (p % 8))) & (et >> (8 * (p // 8))) & 255::UBIGINT)
-                     FOR p IN range(64) IF (e >> p) & 1::UBIGINT = 1]) // 3 AS cyclic,
-           list_sum([bit_count((e >> (8 * (p % 8))) & (e >> (8 * (p // 8))) & 255::UBIGINT)
-                     FOR p IN range(64) IF (e >> p) & 1::UBIGINT = 1]) AS transitive
-    FROM per_round
+    -- For each edge i -> j (bit p = 8i + j): a k with j -> k and k -> i closes a cycle (each cycle is
+    -- found from its 3 edges); a k with j -> k and i -> k makes a transitive triad (found once).
+    -- Both counts per edge (at most 6) are packed into one integer: cycle hits + 256 * transitive hits.
+    SELECT *, list_max(score) AS best, list_min(score) AS worst, (hits % 256) // 3 AS cyclic, hits // 256 AS transitive
+    FROM (SELECT *,
+                 coalesce(list_sum([bit_count((e >> (8 * (p % 8))) & (et >> (8 * (p // 8))) & 255::UBIGINT)
+                                    + 256 * bit_count((e >> (8 * (p % 8))) & (e >> (8 * (p // 8))) & 255::UBIGINT)
+                                    FOR p IN range(64)::UBIGINT[] IF (e >> p) & 1::UBIGINT = 1]), 0) AS hits
+          FROM per_round)
 )
 SELECT iteration,
        sum(judgments)::BIGINT AS judgments,
