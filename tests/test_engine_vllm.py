@@ -135,3 +135,37 @@ def test_cpu_import_paths_never_import_vllm():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+STANDIN_PACKAGE = '''
+"""Stand-in vllm package for running bench/vllm_smoke.py on CPU (vLLM itself cannot run here)."""
+from types import SimpleNamespace as NS
+__version__ = "0.0-standin"
+class SamplingParams:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+class LLM:
+    def __init__(self, **kw):
+        self.kw = kw
+    def generate(self, prompts, sampling_params=None, *, use_tqdm=True):
+        return [NS(outputs=[NS(index=i, text="Step 1: 48 / 2 = 24. [[B]]", token_ids=[1, 2, 3], cumulative_logprob=-1.5,
+                               finish_reason="stop", stop_reason="\\nStep ") for i in range(sp.n)])
+                for p, sp in zip(prompts, sampling_params)]
+'''
+
+
+def test_vllm_smoke_script_runs_end_to_end_on_the_standin(tmp_path, tiny_model_dir):
+    """Keeps bench/vllm_smoke.py from rotting: prompts render, steps and verdicts parse, exit 0."""
+    import os
+    from pathlib import Path
+
+    (tmp_path / "vllm").mkdir()
+    (tmp_path / "vllm" / "__init__.py").write_text(STANDIN_PACKAGE)
+    script = Path(__file__).resolve().parent.parent / "bench" / "vllm_smoke.py"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(script), str(tiny_model_dir), "--width", "3"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "steps: 4 prompts x 3 samples" in result.stdout
+    assert "verdicts ['B', 'B', 'B', 'B', 'B', 'B', 'B', 'B'] (0 unparseable)" in result.stdout
+    assert result.stdout.rstrip().endswith("OK")
