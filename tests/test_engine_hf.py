@@ -94,6 +94,18 @@ def test_stop_string_cuts_the_greedy_text_exactly(engine):
     assert n_stopped > 0
 
 
+def test_stop_string_straddling_prompt_and_output_does_not_stop(engine):
+    """Prompts end in "\n" and models then write "Step 2: ": a stop "\nStep " must not fire there.
+
+    Here: stop = "\n" + the first greedy character. Only the generated text counts, as in vLLM.
+    """
+    [[plain]] = engine.generate([Request(PROMPTS[0], max_tokens=12)])
+    stop = "\n" + plain.text[:1]
+    [[c]] = engine.generate([Request(PROMPTS[0], max_tokens=12, stop=(stop,))])
+    assert PROMPTS[0].endswith("\n") and stop not in plain.text
+    assert (c.text, c.n_tokens, c.finish_reason) == (plain.text, plain.n_tokens, plain.finish_reason)
+
+
 def test_same_seeds_same_outputs_other_seeds_other_outputs(engine):
     def run(seed):
         return engine.generate([Request(p, n=4, temperature=1.0, max_tokens=10, seed=seed) for p in PROMPTS[:6]])

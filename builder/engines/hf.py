@@ -5,6 +5,7 @@ and cut into sub-batches bounded by a token budget; each sub-batch is ONE `gener
 left padding and `num_return_sequences = n`. Torch is seeded from the sub-batch's request seeds
 before each call, so the same request list gives the same outputs (an output depends on its
 batch-mates, as with any batched sampler). Greedy requests are generated once and copied n times.
+Stop strings are matched in the generated text only (as vLLM does), never across the prompt.
 """
 
 from __future__ import annotations
@@ -56,6 +57,27 @@ def _rows(r: Request) -> int:
     return r.n if r.temperature > 0 else 1
 
 
+class GeneratedStop:
+    """Stops a row once its GENERATED text contains a stop string.
+
+    Not HF's `stop_strings`: that checks the end of the whole sequence, prompt included, so a
+    prompt ending in "\n" (every generation prompt does) plus a generated "Step " matches the
+    stop string "\nStep " and cuts each step after its first tokens. Only the last few tokens are
+    decoded per step: a stop string of b UTF-8 bytes spans at most b tokens.
+    """
+
+    def __init__(self, stop: tuple[str, ...], prompt_width: int, decode):
+        self.stop, self.width, self.decode = stop, prompt_width, decode
+        self.window = max(len(s.encode("utf-8")) for s in stop) + 4  # + room for special tokens
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        tails = input_ids[:, self.width:][:, -self.window:].tolist()
+        done = [any(s in self.decode(tail) for s in self.stop) for tail in tails]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
 class HFEngine:
     def __init__(self, model: str, settings: dict):
         check_settings("hf", settings, KNOWN_SETTINGS)
@@ -101,10 +123,10 @@ class HFEngine:
         inputs = self.tokenizer.pad({"input_ids": prompt_ids}, padding=True, return_tensors="pt").to(self.device)
         torch.manual_seed(batch_seed([r.seed for r in requests]))
         with torch.inference_mode():
-            # stop_strings need the tokenizer to map token strings to text
-            extra = {"tokenizer": self.tokenizer} if r0.stop else {}
-            out = self.model.generate(**inputs, generation_config=self._generation_config(r0), **extra)
-        width = inputs["input_ids"].shape[1]
+            width = inputs["input_ids"].shape[1]
+            criteria = [GeneratedStop(r0.stop, width, self._decode)] if r0.stop else []
+            out = self.model.generate(**inputs, generation_config=self._generation_config(r0),
+                                      stopping_criteria=criteria)
         tokens = out.sequences[:, width:].tolist()
         logprobs = _token_logprobs(out.logits, out.sequences[:, width:])
         rows = _rows(r0)
@@ -128,7 +150,6 @@ class HFEngine:
             num_return_sequences=_rows(r),
             eos_token_id=self.eos_ids,
             pad_token_id=self.tokenizer.pad_token_id,
-            stop_strings=list(r.stop) or None,
             return_dict_in_generate=True,
             output_logits=True,
         )
