@@ -90,3 +90,56 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
         + (f"; rejected {rejected}" if rejected else "")
         + f" ({len(report.computed)} chunk(s) computed, {len(report.skipped)} resumed)"
         + ("; iteration 0 sealed" if report.sealed else "; iteration 0 not sealed yet (needs `psr init-data eft`)"))
+
+
+@init_data.command("eft")
+@run_option
+@click.option("--teacher", required=True, help=TEACHER_HELP)
+@click.option("--policy", help="Model whose search gives the candidates: path/Hub id (run.yaml engine) or ENGINE_SPEC. Default: M0.")
+@click.option("--scorer", default="rollouts", show_default=True, help="rollouts (Monte Carlo), or a PRM path (not yet supported).")
+@click.option("--source", help="Problems with gold answers: file, Hub id or task:NAME. Default: run.yaml problems.source.")
+@click.option("--split", help="Split of the source (default: run.yaml problems.split).")
+@click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Column mapping (problem=..., answer=...).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first K problems (default for task: sources: 64).")
+@click.option("--strategy", type=click.Choice(["mcts", "tournament"]), default="mcts", show_default=True)
+@click.option("--rollouts", default=4, show_default=True, type=click.IntRange(min=1), help="Rollouts per candidate step.")
+@click.option("--rollout-temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
+@click.option("--rollout-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1))
+@click.option("--min-margin", default=0.0, show_default=True, type=click.FloatRange(min=0), help="Best minus worst score must exceed this.")
+@click.option("--test-share", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Share of problems (by hash) in the EFT test split.")
+@click.option("--judge-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1), help="Teacher judgment limit.")
+@click.option("--chunk-size", default=16, show_default=True, type=click.IntRange(min=1), help="Problems per resumable chunk.")
+@click.option("--force", is_flag=True, help="Restart: remove this job's EFT data (and the seal of iteration 0) first.")
+def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, strategy, rollouts, rollout_temperature,
+            rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, force):
+    """Mine step pairs from the policy's search, score them by rollouts, keep those a teacher judges consistently.
+
+    \b
+    Example: psr init-data eft --run runs/q7b --source math_train.jsonl --limit 2000 \\
+               --teacher openai:http://127.0.0.1:8000/v1@Qwen/Qwen2.5-72B-Instruct
+    Kept: both A/B orders pick the same step and it is the better-scored one. Every pair and its
+    fate: RUN/work/iteration=0/eft_pairs.jsonl; counts: eft_summary.json (and the manifest).
+    """
+    from builder.initdata.eft import EftOptions, build_eft, check_scorer
+    from builder.initdata.rollouts import RolloutConfig
+    from builder.initdata.teacher import Teacher, open_policy, policy_spec
+    from builder.problems import parse_fields
+    from builder.store import Run
+
+    check_scorer(scorer)
+    run = Run.open(run_dir)
+    spec = policy_spec(policy or run.model_path(0), run.config.engine)
+    opts = EftOptions(strategy=strategy, min_margin=min_margin, test_share=test_share, judge_max_tokens=judge_max_tokens,
+                      chunk_size=chunk_size, rollout=RolloutConfig(rollouts, rollout_temperature,
+                                                                   run.config.search.top_p, rollout_max_tokens))
+    engine, renderer = open_policy(spec, run.config.engine)
+    report = build_eft(run, Teacher.open(teacher, run.config.engine), engine, renderer, str(spec),
+                       source=source or run.config.problems.source, split=split or run.config.problems.split,
+                       fields=parse_fields(fields), limit=limit, opts=opts, force=force,
+                       progress=lambda c, n, k: say(f"eft chunk {c + 1}/{n}: {k['pairs']} pairs, {k['kept']} kept"))
+    k = report.summary["counts"]
+    say(f"eft: {k['sites']} sites = {k['single']} single + {k['tied']} tied + {k['pairs']} pairs; pairs = "
+        f"{k['unparseable']} unparseable + {k['inconsistent']} inconsistent + {k['disagrees_with_scorer']} "
+        f"disagree with scorer + {k['kept']} kept -> {k['rows_train']} train + {k['rows_test']} test rows "
+        f"({len(report.computed)} chunk(s) computed, {len(report.skipped)} resumed)"
+        + ("; iteration 0 sealed" if report.sealed else "; iteration 0 not sealed yet (needs `psr init-data ift`)"))

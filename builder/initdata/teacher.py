@@ -85,6 +85,7 @@ class Teacher:
     @classmethod
     def open(cls, spec: EngineSpec | str, engine_cfg) -> "Teacher":
         spec = parse_engine_spec(spec) if isinstance(spec, str) else spec
+        require_local(spec, "teacher")
         engine = open_engine(spec, engine_cfg)
         renderer = None
         if spec.name != "openai":
@@ -108,3 +109,29 @@ class Teacher:
         answers = [o[0] for o in out]
         self.usage["completion_tokens"] += sum(a.n_tokens for a in answers)
         return answers
+
+
+def policy_spec(policy: str, engine_cfg) -> EngineSpec:
+    """--policy: an ENGINE_SPEC, or a model path / Hub id run with run.yaml's engine."""
+    if policy.split(":", 1)[0] in NAMES and ":" in policy:
+        return parse_engine_spec(policy)
+    return EngineSpec(engine_cfg.name, policy)
+
+
+def open_policy(spec: EngineSpec, engine_cfg):
+    """(engine, ChatRenderer) of the policy; the renderer needs the model's tokenizer locally or on the Hub."""
+    from builder.prompts import ChatRenderer
+
+    require_local(spec, "policy")
+    return open_engine(spec, engine_cfg), ChatRenderer(spec.model)
+
+
+def require_local(spec: EngineSpec, role: str) -> None:
+    """A path-like model that does not exist is a one-line error, not a Hub lookup traceback."""
+    from pathlib import Path
+
+    from builder.errors import PsrError
+
+    p = Path(spec.model)
+    if spec.name != "openai" and (p.is_absolute() or spec.model.startswith(".")) and not p.exists():
+        raise PsrError(f"{role} model not found at {spec.model} (train or build it first, or pass --{role})")

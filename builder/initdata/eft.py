@@ -1,0 +1,259 @@
+"""`psr init-data eft`: mine step pairs, label them with a teacher, keep what passes the paper's filters.
+
+Per chunk of problems (with gold answers):
+1. candidates: the policy's step-wise search (run_search; MCTS or tournament with the policy as
+   its own judge). Every expanded node, i.e. every group of siblings sampled together, is a
+   candidate site.
+2. scores: Monte Carlo rollouts per candidate step (rollouts.py).
+3. pair: best and worst scored sibling; a site with fewer than two distinct steps ("single") or
+   with best score - worst score <= min_margin ("tied") gives none.
+4. the teacher judges the pair in both orders with the judge prompt (run.yaml prompts.judge).
+   Filters, in order: a missing verdict in either order ("unparseable"); the two orders pick
+   different steps ("inconsistent", the swap filter); both orders pick the worse-scored step
+   ("disagrees_with_scorer", the scorer filter). What is left is kept.
+5. a kept pair gives two EFT rows, one per order: A=best/B=worst with label A and the teacher's
+   full judgment of that order, and A=worst/B=best with label B. The split (train/test) follows
+   the problem's hash, so a problem never lands in both.
+Counts add up: sites = single + tied + pairs; pairs = unparseable + inconsistent +
+disagrees_with_scorer + kept; rows = 2 * kept = rows_train + rows_test.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from builder.errors import NotImplementedYet, PsrError
+from builder.initdata.rollouts import Candidate, RolloutConfig, score_candidates
+from builder.steps import parse_verdict
+
+OUTCOMES = ("unparseable", "inconsistent", "disagrees_with_scorer", "kept")
+COUNT_KEYS = ("problems", "candidates", "sites", "single", "tied", "pairs", *OUTCOMES,
+              "rows_train", "rows_test", "rollouts", "teacher_calls")
+
+
+@dataclass(slots=True, frozen=True)
+class EftOptions:
+    strategy: str = "mcts"
+    rollout: RolloutConfig = RolloutConfig()
+    min_margin: float = 0.0
+    test_share: float = 0.1
+    judge_max_tokens: int = 1024
+    chunk_size: int = 16
+
+
+# ---- pure rules ------------------------------------------------------------------------------
+def sibling_sites(nodes: list[dict]) -> list[dict]:
+    """Groups of siblings sampled together: {tree_id, parent_id, prefix: [step texts], children}."""
+    by_id = {n["node_id"]: n for n in nodes}
+    groups = defaultdict(list)
+    for n in nodes:
+        if n["parent_id"] is not None:
+            groups[(n["parent_id"], n["round"])].append(n)
+    sites = []
+    for (parent_id, _), children in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        sites.append({"tree_id": children[0]["tree_id"], "parent_id": parent_id, "prefix": path_texts(by_id, parent_id),
+                      "children": sorted(children, key=lambda n: n["candidate_index"])})
+    return sites
+
+
+def path_texts(by_id: dict, node_id: str) -> list[str]:
+    out, node = [], by_id[node_id]
+    while node["parent_id"] is not None:
+        out.append(node["text"])
+        node = by_id[node["parent_id"]]
+    return out[::-1]
+
+
+def pick_pair(texts: list[str], scores: list[float], min_margin: float) -> tuple[str, int | None, int | None]:
+    """("single" | "tied" | "pair", best index, worst index); the first index wins ties in the ranking."""
+    if len(set(texts)) < 2:
+        return "single", None, None
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    worst = min(range(len(scores)), key=lambda i: (scores[i], i))
+    if scores[best] - scores[worst] <= min_margin or texts[best] == texts[worst]:
+        return "tied", None, None
+    return "pair", best, worst
+
+
+def judge_outcome(best_first: str | None, worst_first: str | None) -> str:
+    """The paper's two filters on the verdicts for (A=best, B=worst) and (A=worst, B=best)."""
+    if best_first is None or worst_first is None:
+        return "unparseable"
+    if (best_first == "A") != (worst_first == "B"):
+        return "inconsistent"
+    return "kept" if best_first == "A" else "disagrees_with_scorer"
+
+
+# ---- one chunk ---------------------------------------------------------------------------------
+def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templates, search_cfg, checker,
+               opts: EftOptions, seed: int, source: str):
+    """(eft rows, pair log, counts) for one chunk of problems ({problem_id, problem, answer})."""
+    from builder.search.driver import run_search
+
+    res = run_search(policy, renderer, problems, search_cfg, templates, seed, checker, iteration=0, chunk=c)
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    counts["problems"] = len(problems)
+    from builder.search.state import tree_id
+
+    gold = {tree_id(0, p["problem_id"]): p for p in problems}
+    sites = sibling_sites(res.nodes)
+    cands = [Candidate(n["node_id"], gold[s["tree_id"]]["problem"], gold[s["tree_id"]]["answer"], s["prefix"],
+                       n["text"], n["is_terminal"]) for s in sites for n in s["children"]]
+    scores, counts["rollouts"] = score_candidates(policy, renderer, templates.reasoning, cands, checker,
+                                                  opts.rollout, seed)
+    score_of = {cd.key: s for cd, s in zip(cands, scores)}
+    counts["candidates"], counts["sites"] = len(cands), len(sites)
+    pairs = []
+    for s in sites:
+        kids = s["children"]
+        kind, b, w = pick_pair([k["text"] for k in kids], [score_of[k["node_id"]] for k in kids], opts.min_margin)
+        counts[kind if kind != "pair" else "pairs"] += 1
+        if kind == "pair":
+            pairs.append((s, kids[b], kids[w]))
+    return _judge_pairs(pairs, gold, score_of, teacher, templates.judge, opts, seed, source, counts)
+
+
+def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source, counts):
+    from builder.prompts import judge_message
+    from builder.tasks.base import hash_split
+    from builder.trainer.initdata import eft_rows
+
+    messages = []
+    for s, best, worst in pairs:
+        problem = gold[s["tree_id"]]["problem"]
+        messages += [judge_message(judge_tmpl, problem, s["prefix"], best["text"], worst["text"]),
+                     judge_message(judge_tmpl, problem, s["prefix"], worst["text"], best["text"])]
+    outs = teacher.ask(messages, max_tokens=opts.judge_max_tokens, seed=seed) if messages else []
+    counts["teacher_calls"] = len(messages)
+    rows, log = [], []
+    for k, (s, best, worst) in enumerate(pairs):
+        o1, o2 = outs[2 * k], outs[2 * k + 1]
+        v1, v2 = parse_verdict(o1.text), parse_verdict(o2.text)
+        outcome = judge_outcome(v1, v2)
+        counts[outcome] += 1
+        p = gold[s["tree_id"]]
+        prefix = "".join(s["prefix"])
+        log.append({"problem_id": p["problem_id"], "parent_id": s["parent_id"], "best_id": best["node_id"],
+                    "worst_id": worst["node_id"], "best_score": score_of[best["node_id"]],
+                    "worst_score": score_of[worst["node_id"]], "verdict_best_first": v1, "verdict_worst_first": v2,
+                    "outcome": outcome, "prefix": prefix, "best": best["text"], "worst": worst["text"],
+                    "judgment_best_first": o1.text, "judgment_worst_first": o2.text})
+        if outcome != "kept":
+            continue
+        split = hash_split(p["problem"], opts.test_share)
+        examples = [
+            {"problem": p["problem"], "prefix": prefix, "step_a": best["text"], "step_b": worst["text"],
+             "label": "A", "judgment": o1.text},
+            {"problem": p["problem"], "prefix": prefix, "step_a": worst["text"], "step_b": best["text"],
+             "label": "B", "judgment": o2.text},
+        ]
+        rows += eft_rows(examples, split, source)
+        counts[f"rows_{split}"] += 2
+    return rows, log, counts
+
+
+def check_scorer(scorer: str) -> None:
+    if scorer != "rollouts":
+        raise NotImplementedYet(f"--scorer {scorer}: process reward models are not supported yet; use --scorer rollouts")
+
+
+def check_counts(counts: dict) -> None:
+    """The identities the summary promises; a failure here is a bug, said in one line."""
+    ok = (counts["sites"] == counts["single"] + counts["tied"] + counts["pairs"]
+          and counts["pairs"] == sum(counts[o] for o in OUTCOMES)
+          and 2 * counts["kept"] == counts["rows_train"] + counts["rows_test"])
+    if not ok:
+        raise PsrError(f"EFT filter counts do not add up: {counts}")
+
+
+# ---- the job -------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class EftReport:
+    summary: dict
+    computed: list
+    skipped: list
+    removed: list
+    sealed: bool
+
+
+def eft_problems(run, source: str, split: str, fields: dict, limit: int | None) -> tuple[list[dict], dict]:
+    """Problems with gold answers ({problem_id, problem, answer}), distinct, in source order; drop counts."""
+    from builder.problems import load_rows, problem_id, task_rows
+
+    if source.startswith("task:"):
+        # a seed no `psr problems add` uses (those are seed * 1000 + iteration)
+        rows = task_rows(run, source[5:], split, limit or 64, run.config.seed * 1000 + 999)
+    else:
+        rows = load_rows(source, split, fields)
+    out, seen, dropped = [], set(), {"duplicates": 0, "without_answer": 0}
+    for r in rows:
+        pid = problem_id(r["problem"])
+        if not r.get("answer"):
+            dropped["without_answer"] += 1
+        elif pid in seen:
+            dropped["duplicates"] += 1
+        else:
+            seen.add(pid)
+            out.append({"problem_id": pid, "problem": r["problem"], "answer": str(r["answer"])})
+        if limit and len(out) >= limit:
+            break
+    if not out:
+        raise PsrError(f"{source}: no problems with a gold answer (map one with --field answer=COLUMN)")
+    return out, dropped
+
+
+def answer_checker(run, source: str):
+    """The task's checker for task:NAME sources, else math-verify answer equivalence."""
+    from builder.search.context import AnswerChecker
+
+    if source.startswith("task:"):
+        from builder.tasks import get_task
+
+        name = source[5:]
+        return get_task(name, **(run.config.task_options if name == run.config.task else {}))
+    return AnswerChecker()
+
+
+def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, split: str = "train",
+              fields: dict | None = None, limit: int | None = None, opts: EftOptions = EftOptions(),
+              force: bool = False, progress=None) -> EftReport:
+    """Mine, score, judge and filter EFT pairs chunk by chunk, resumably; seal iteration 0 when IFT is done too."""
+    from builder.initdata import jobs
+    from builder.search.context import Templates
+
+    problems, dropped = eft_problems(run, source, split, fields or {}, limit)
+    search_cfg = run.config.search.model_copy(update={"strategy": opts.strategy})
+    n_chunks = -(-len(problems) // opts.chunk_size)
+    plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "teacher": str(teacher.spec),
+            "policy": policy_desc, "options": _options_json(opts), "search": search_cfg.model_dump(),
+            "prompts": run.config.prompts.model_dump(), "n_items": len(problems),
+            "ids_sha256": jobs.ids_sha256([p["problem_id"] for p in problems])}
+    removed = jobs.start(run, "eft", plan, force)
+    templates, checker = Templates.from_config(run.config.prompts), answer_checker(run, source)
+    tag = f"{source} | policy {policy_desc} | judged by {teacher.spec}"
+    computed, skipped = [], []
+    for c in range(n_chunks):
+        if jobs.marker(run, "eft", c) is not None:
+            skipped.append(c)
+            continue
+        chunk = problems[c * opts.chunk_size:(c + 1) * opts.chunk_size]
+        rows, log, counts = mine_chunk(chunk, c, policy=policy, renderer=renderer, teacher=teacher,
+                                       templates=templates, search_cfg=search_cfg, checker=checker, opts=opts,
+                                       seed=run.config.seed, source=tag)
+        check_counts(counts)
+        jobs.finish_chunk(run, "eft", c, rows, log, counts)
+        computed.append(c)
+        if progress is not None:
+            progress(c, n_chunks, counts)
+    summary = jobs.finish_job(run, "eft", n_chunks, {"teacher": str(teacher.spec), "policy": policy_desc,
+                                                      "source": source, "dropped_problems": dropped,
+                                                      "options": _options_json(opts)})
+    check_counts(summary["counts"])
+    return EftReport(summary, computed, skipped, removed, jobs.seal_if_complete(run))
+
+
+def _options_json(opts: EftOptions) -> dict:
+    from dataclasses import asdict
+
+    return asdict(opts)
