@@ -2,28 +2,94 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from builder.commands.options import iter_option, not_yet, run_option
-
-ISSUE = "Evaluation and judge analysis"
+from builder.commands.options import iter_option, run_option, say
 
 
 @click.command("eval")
 @run_option
 @iter_option
-@click.option("--bench", "benches", multiple=True, help="Benchmark: task, task:NAME, a file or a Hub id (repeatable).")
-@click.option("--mode", type=click.Choice(["greedy", "search"]), default="greedy", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1))
-def eval_cmd(run_dir, iteration, benches, mode, limit):
-    """Solve held-out problems with M(N) and grade them."""
-    not_yet("eval", ISSUE)
+@click.option("--bench", "benches", multiple=True,
+              help="Benchmark: task (the task's test split), task:NAME, a file or a Hub id (repeatable). "
+                   "Default: eval.benchmarks in run.yaml.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["greedy", "search"]),
+              help="greedy: one greedy step at a time; search: best of w per step by self-judging "
+                   "(repeatable). Default: eval.modes in run.yaml.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most K problems per benchmark (default: eval.limit).")
+@click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Column mapping for files/Hub (problem=..., answer=...).")
+@click.option("--if-needed", is_flag=True, help="Skip a benchmark/mode whose evals for iteration N already exist.")
+def eval_cmd(run_dir, iteration, benches, modes, limit, fields, if_needed):
+    """Solve held-out problems with M(N) step by step and grade them; rows go to the evals table.
+
+    Benchmarks: GSM8K-style files (question, answer with '#### N'), MATH-style (problem, solution
+    with \\boxed{}), or any columns mapped with --field. A rerun replaces that benchmark and mode.
+
+    \b
+    Examples:
+      psr eval --run runs/demo --iter 1
+      psr eval --run runs/demo --iter 2 --mode greedy --mode search --limit 50
+      psr eval --run runs/q7b --iter 1 --bench gsm8k_test.jsonl --bench math500.jsonl
+    """
+    from builder.analysis.eval import existing, load_benchmark, evaluate
+    from builder.analysis.models import load_model, require_model
+    from builder.problems import parse_fields
+    from builder.store import Run
+
+    run = Run.open(run_dir)
+    benches = benches or tuple(run.config.eval.benchmarks)
+    modes = modes or tuple(run.config.eval.modes)
+    require_model(run, iteration)
+    field_map = parse_fields(list(fields))
+    loaded = None
+    for bench_ref in benches:
+        bench = load_benchmark(run, bench_ref, field_map, limit or run.config.eval.limit)
+        for mode in modes:
+            if if_needed and existing(run, iteration, bench.name, mode):
+                say(f"eval {bench.name} ({mode}) of M{iteration}: already done, skipped (--if-needed)")
+                continue
+            loaded = loaded or load_model(run, iteration)
+            s = evaluate(run, iteration, bench, mode, loaded)
+            note = f"; {s.dropped} row(s) without a gold answer skipped" if s.dropped else ""
+            say(f"eval {s.benchmark} ({s.mode}) of M{iteration}: {s.correct}/{s.problems} correct, "
+                f"accuracy {s.accuracy:.3f}, answered {s.answered}{note} -> {s.path}")
+            click.echo(json.dumps({"iteration": iteration, "benchmark": s.benchmark, "mode": s.mode,
+                                   "problems": s.problems, "correct": s.correct, "accuracy": s.accuracy}))
 
 
 @click.command("eval-judge")
 @run_option
 @iter_option
-@click.option("--pairs", "pairs_src", help="Labeled step pairs: a file, or task (the EFT test split).")
-def eval_judge(run_dir, iteration, pairs_src):
-    """The judge's accuracy on labeled step pairs, in both orders."""
-    not_yet("eval-judge", ISSUE)
+@click.option("--pairs", "pairs_src",
+              help="Labeled step pairs: eft (the run's EFT test split), task or task:NAME (the task's EFT "
+                   "test examples), or a file with problem, prefix, step_a, step_b, label. "
+                   "Default: eft when iteration 0 has EFT test rows, else task.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most K pairs (each judged twice).")
+@click.option("--save", is_flag=True, help="Also write the figures to RUN/eval/judge-M<N>-<pairs>.json.")
+def eval_judge(run_dir, iteration, pairs_src, limit, save):
+    """The judge accuracy of M(N) on labeled step pairs, each judged in both A/B orders (greedy).
+
+    Prints accuracy (unparseable counts as wrong), swap consistency, first-position win rate and
+    unparseable rate as one JSON line.
+
+    \b
+    Example: psr eval-judge --run runs/demo --iter 1 --save
+    """
+    from builder.analysis.judge_eval import evaluate_judge
+    from builder.store import Run
+
+    run = Run.open(run_dir)
+    scores, source, model = evaluate_judge(run, iteration, pairs_src, limit)
+    out = {"iteration": iteration, "model": model, "pairs_source": source, **scores.as_dict()}
+    acc = "n/a" if scores.accuracy is None else f"{scores.accuracy:.3f}"
+    say(f"judge of M{iteration} on {scores.pairs} pairs from {source} (both orders): accuracy {acc}")
+    if save:
+        from builder.analysis.eval import part_name
+
+        path = run.root / "eval" / f"judge-M{iteration}-{part_name(source, 'pairs')}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        say(f"written to {path}")
+    click.echo(json.dumps(out))

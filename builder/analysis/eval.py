@@ -1,0 +1,164 @@
+"""`psr eval`: M(N) solves held-out problems step by step; rows go to the evals table.
+
+Benchmarks: "task" (the run task's test split), "task:NAME", a file, or a Hugging Face dataset id
+(GSM8K-style question/answer with '#### N', MATH-style problem/solution with \\boxed{}; --field maps
+other column names). Modes: greedy (one greedy step at a time: the search with width 1, temperature
+0, no judging) and search (the tournament with the run's width: best of w per step by
+self-judging, no pairs kept). Grading: the task's checker for task benchmarks, math-verify
+(builder.tasks.grading.answers_match) for the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import InputError
+from builder.store import Run
+
+MODES = ("greedy", "search")
+HUB_SPLIT = "test"
+
+
+@dataclass(slots=True)
+class Benchmark:
+    name: str
+    problems: list[dict]  # {problem_id, problem, answer}
+    checker: object  # check_answer(prediction, gold) [+ check_step]
+    dropped: int = 0  # rows without a gold answer
+
+
+@dataclass(slots=True)
+class EvalSummary:
+    benchmark: str
+    mode: str
+    iteration: int
+    problems: int
+    correct: int
+    answered: int
+    path: Path | None = None
+    dropped: int = 0
+    skipped: bool = False
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.problems if self.problems else 0.0
+
+
+def part_name(benchmark: str, mode: str) -> str:
+    """The evals part file of one benchmark and mode (a rerun replaces it)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{benchmark}-{mode}").strip("_")
+
+
+def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | None) -> Benchmark:
+    from builder.problems import problem_id
+
+    if bench == "task" or bench.startswith("task:"):
+        name = run.config.task if bench == "task" else bench.split(":", 1)[1]
+        task = _task(run, name)
+        rows = task.problems("test", limit or run.config.eval.limit or 200, run.config.seed)
+        checker, label, dropped = task, f"task:{name}", 0
+    else:
+        rows, label = _file_or_hub_rows(bench, fields)
+        from builder.search import AnswerChecker
+
+        checker = AnswerChecker()
+        dropped = sum(1 for r in rows if r.get("answer") is None)
+        rows = [r for r in rows if r.get("answer") is not None]
+        if not rows:
+            raise InputError(f"{bench}: no row has a gold answer (map one with --field answer=COLUMN)")
+    seen, problems = set(), []
+    for r in rows:
+        pid = problem_id(r["problem"])
+        if pid not in seen:
+            seen.add(pid)
+            problems.append({"problem_id": pid, "problem": r["problem"], "answer": r.get("answer")})
+    return Benchmark(label, problems[:limit] if limit else problems, checker, dropped)
+
+
+def _task(run: Run, name: str):
+    from builder.tasks import get_task
+
+    return get_task(name, **(run.config.task_options if name == run.config.task else {}))
+
+
+def _file_or_hub_rows(bench: str, fields: dict[str, str]) -> tuple[list[dict], str]:
+    """Rows {problem, answer}: answer from '#### N', a \\boxed{} solution, or the answer column as is.
+
+    GSM8K names the problem 'question': mapped to 'problem' when no 'problem' column exists.
+    """
+    from builder.problems import FILE_SUFFIXES, map_fields, normalize_row, read_file_rows, read_hub_rows
+
+    path = Path(bench)
+    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
+        raw, origin, label = read_file_rows(path), str(path), path.stem
+    else:
+        raw, origin, label = read_hub_rows(bench, HUB_SPLIT), bench, bench
+    mapped = dict(fields)
+    if raw and "problem" not in raw[0] and "question" in raw[0] and "problem" not in mapped:
+        mapped["problem"] = "question"
+    return [normalize_row(r, mapped, origin, i) for i, r in enumerate(map_fields(raw, mapped, origin))], label
+
+
+def grade(prediction: str | None, gold: str | None, checker) -> bool:
+    """The eval path's grading: no prediction or no gold is wrong; else the checker decides."""
+    if prediction is None or gold is None:
+        return False
+    return bool(checker.check_answer(prediction, gold))
+
+
+def search_config(run: Run, mode: str):
+    """greedy: width 1, temperature 0 (no judging); search: the run's tournament. Steps: eval.max_steps."""
+    cfg = run.config.search
+    if mode == "greedy":
+        # model_copy skips validation on purpose: the config forbids width 1 for generation runs.
+        return cfg.model_copy(update={"strategy": "tournament", "width": 1, "temperature": 0.0, "top_p": 1.0,
+                                      "max_steps": run.config.eval.max_steps})
+    return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps})
+
+
+def eval_rows(result, bench: Benchmark, mode: str, model: str) -> list[dict]:
+    """One evals row per tree: the accepted path as the solution, its boxed answer graded."""
+    from builder.steps import extract_boxed
+
+    path_nodes: dict[str, list[dict]] = {}
+    for n in result.nodes:
+        if n["on_path"] and n["depth"] > 0:
+            path_nodes.setdefault(n["tree_id"], []).append(n)
+    gold = {p["problem_id"]: p["answer"] for p in bench.problems}
+    rows = []
+    for t in result.trees:
+        steps = sorted(path_nodes.get(t["tree_id"], []), key=lambda n: n["depth"])
+        solution = "".join(n["text"] for n in steps)
+        prediction = t["final_answer"] if t["final_answer"] is not None else extract_boxed(solution)
+        rows.append({
+            "model": model, "benchmark": bench.name, "mode": mode, "problem_id": t["problem_id"],
+            "prediction": prediction, "correct": grade(prediction, gold.get(t["problem_id"]), bench.checker),
+            "n_steps": t["n_steps"], "n_tokens": sum(n["n_tokens"] for n in steps), "solution": solution,
+        })
+    return rows
+
+
+def existing(run: Run, iteration: int, bench_name: str, mode: str) -> bool:
+    return (run.table_dir("evals", iteration) / f"part-{part_name(bench_name, mode)}.parquet").exists()
+
+
+def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, progress=None) -> EvalSummary:
+    """Solve every problem of `bench` with M(iteration) and write the evals part of (bench, mode)."""
+    from builder.search import Templates, run_search
+    from builder.store import is_sealed, record_table, write_table
+
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}: use greedy or search")
+    templates = Templates.from_config(run.config.prompts)
+    result = run_search(loaded.engine, loaded.renderer, bench.problems, search_config(run, mode), templates,
+                        run.config.seed, bench.checker, iteration=iteration, progress=progress)
+    rows = eval_rows(result, bench, mode, loaded.model)
+    path = write_table(run, "evals", iteration, part_name(bench.name, mode), rows)
+    if is_sealed(run, iteration):
+        record_table(run, iteration, "evals")
+    return EvalSummary(bench.name, mode, iteration, len(rows), sum(r["correct"] for r in rows),
+                       sum(r["prediction"] is not None for r in rows), path, bench.dropped,
+                       stats=result.stats.as_dict())

@@ -1,0 +1,159 @@
+"""`psr eval-judge`: the judge accuracy of M(N) on labeled step pairs, each judged in both orders.
+
+Labeled pairs come from the run's EFT test split (iteration 0), the task's EFT examples (test
+split), or a file with columns problem, prefix, step_a, step_b, label ('A' or 'B': the better
+step). Pairs that are the same comparison in the other order are judged once per order only.
+
+Figures (all judgments = 2 per pair):
+  accuracy             judgments whose verdict names the better step / all judgments
+                       (an unparseable verdict counts as wrong)
+  both_orders_accuracy pairs judged right in both orders / pairs
+  swap_consistency     pairs whose two verdicts are parseable and name the same step / pairs with
+                       both verdicts parseable
+  first_position_rate  verdicts 'A' / parseable verdicts
+  unparseable_rate     unparseable verdicts / all judgments
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from builder.errors import InputError
+from builder.store import Run
+
+REQUIRED = ("problem", "prefix", "step_a", "step_b", "label")
+
+
+@dataclass(slots=True)
+class LabeledPair:
+    problem: str
+    prefix: str
+    better: str  # the better step's text
+    worse: str
+
+
+@dataclass(slots=True)
+class JudgeScores:
+    pairs: int
+    judgments: int
+    accuracy: float | None
+    both_orders_accuracy: float | None
+    swap_consistency: float | None
+    first_position_rate: float | None
+    unparseable_rate: float | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_pairs(run: Run, source: str | None, limit: int | None) -> tuple[list[LabeledPair], str]:
+    """Labeled pairs and a name for their source (eft:test, task:NAME, or the file path)."""
+    if source in (None, "eft"):
+        rows = _eft_test_rows(run)
+        if rows or source == "eft":
+            if not rows:
+                raise InputError(f"{run.root}: no EFT test rows in iteration 0 (run `psr init-data` first)")
+            return dedupe(to_pairs(rows, "eft table"), limit), "eft:test"
+    if source in (None, "task") or (source or "").startswith("task:"):
+        name = run.config.task if source in (None, "task") else source.split(":", 1)[1]
+        return dedupe(to_pairs(_task_rows(run, name, limit), f"task {name}"), limit), f"task:{name}"
+    from builder.problems import read_file_rows
+
+    path = Path(source)
+    return dedupe(to_pairs(read_file_rows(path), str(path)), limit), str(path)
+
+
+def _eft_test_rows(run: Run) -> list[dict]:
+    from builder.store import read_table
+
+    tbl = read_table(run, "eft", 0)
+    return [r for r in tbl.to_pylist() if r["split"] == "test"]
+
+
+def _task_rows(run: Run, name: str, limit: int | None) -> list[dict]:
+    from builder.tasks import get_task
+
+    opts = run.config.task_options if name == run.config.task else {}
+    n = 2 * limit if limit else run.config.init_data.eft_test  # the task emits both orders of each pair
+    return get_task(name, **opts).eft_examples("test", n, run.config.seed)
+
+
+def to_pairs(rows: list[dict], origin: str) -> list[LabeledPair]:
+    if not rows:
+        raise InputError(f"{origin}: no labeled pairs")
+    missing = [c for c in REQUIRED if c not in rows[0]]
+    if missing:
+        raise InputError(f"{origin}: missing column(s) {', '.join(missing)} (need {', '.join(REQUIRED)})")
+    out = []
+    for i, r in enumerate(rows):
+        label = str(r["label"]).strip().upper()
+        if label not in ("A", "B"):
+            raise InputError(f"{origin}: row {i}: label must be 'A' or 'B', got {r['label']!r}")
+        for col in ("problem", "step_a", "step_b"):
+            if not isinstance(r[col], str) or not r[col].strip():
+                raise InputError(f"{origin}: row {i}: column '{col}' is empty or not text")
+        better, worse = (r["step_a"], r["step_b"]) if label == "A" else (r["step_b"], r["step_a"])
+        out.append(LabeledPair(r["problem"], r["prefix"] or "", better, worse))
+    return out
+
+
+def dedupe(pairs: list[LabeledPair], limit: int | None) -> list[LabeledPair]:
+    """Drop repeats of a comparison (EFT data often holds both orders of one pair): we judge both anyway."""
+    seen, out = set(), []
+    for p in pairs:
+        key = (p.problem, p.prefix, p.better, p.worse)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out[:limit] if limit else out
+
+
+def judge_requests(pairs: list[LabeledPair], renderer, judge_tmpl: str, max_tokens: int, seed: int) -> list:
+    """Two greedy requests per pair: better shown as A, then better shown as B."""
+    from builder.engines.base import Request
+    from builder.steps import split_steps
+
+    reqs = []
+    for p in pairs:
+        prefix = split_steps(p.prefix)
+        for a, b in ((p.better, p.worse), (p.worse, p.better)):
+            prompt = renderer.judge_prompt(judge_tmpl, p.problem, prefix, a, b)
+            reqs.append(Request(prompt=prompt, temperature=0.0, max_tokens=max_tokens, seed=seed))
+    return reqs
+
+
+def score(verdicts: list[str | None]) -> JudgeScores:
+    """Figures from verdicts in request order: [better-as-A, better-as-B] per pair."""
+    firsts, seconds = verdicts[0::2], verdicts[1::2]
+    n_pairs, n = len(firsts), len(verdicts)
+    right = [v == "A" for v in firsts] + [v == "B" for v in seconds]
+    parsed = [v for v in verdicts if v is not None]
+    both_parsed = [(x, y) for x, y in zip(firsts, seconds) if x is not None and y is not None]
+
+    def share(num, den):
+        return num / den if den else None
+
+    return JudgeScores(
+        pairs=n_pairs, judgments=n,
+        accuracy=share(sum(right), n),
+        both_orders_accuracy=share(sum(x == "A" and y == "B" for x, y in zip(firsts, seconds)), n_pairs),
+        swap_consistency=share(sum(x != y for x, y in both_parsed), len(both_parsed)),
+        first_position_rate=share(sum(v == "A" for v in parsed), len(parsed)),
+        unparseable_rate=share(n - len(parsed), n),
+    )
+
+
+def evaluate_judge(run: Run, iteration: int, source: str | None = None, limit: int | None = None,
+                   loaded=None) -> tuple[JudgeScores, str, str]:
+    """Judge every labeled pair in both orders with M(iteration); returns (scores, source name, model)."""
+    from builder.analysis.models import load_model
+    from builder.prompts import load_template
+    from builder.steps import parse_verdict
+
+    pairs, name = load_pairs(run, source, limit)
+    loaded = loaded or load_model(run, iteration)
+    cfg = run.config
+    reqs = judge_requests(pairs, loaded.renderer, load_template(cfg.prompts.judge), cfg.search.judge_max_tokens, cfg.seed)
+    outputs = loaded.engine.generate(reqs)
+    return score([parse_verdict(o[0].text) for o in outputs]), name, loaded.model

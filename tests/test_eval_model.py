@@ -1,0 +1,92 @@
+"""`psr eval` (greedy and search) and `psr eval-judge` on the real tiny demo model (random weights:
+accuracy is about 0, so the tests check shapes, consistency and the evals table, not scores)."""
+
+import json
+
+import pytest
+
+from builder.steps import split_steps
+from builder.store import read_table, seal
+from tests.helpers import invoke, make_run
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core CPU the tiny model runs ~10x faster (bench/engine.py)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def run(tiny_model_dir, tmp_path_factory):
+    # Width 3 keeps the search mode to 6 judge calls per step on CPU.
+    return make_run(tmp_path_factory.mktemp("eval"), "demo", f"models.M0={tiny_model_dir}", "search.width=3",
+                    "eval.max_steps=3")
+
+
+def _json_lines(output):
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_eval_greedy_and_search(run):
+    res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--mode", "search", "--limit", 3)
+    assert res.exit_code == 0, res.output
+    lines = _json_lines(res.output)
+    assert [(x["benchmark"], x["mode"], x["problems"]) for x in lines] == [
+        ("task:arithmetic", "greedy", 3), ("task:arithmetic", "search", 3)]
+    rows = read_table(run, "evals", 0).to_pylist()
+    assert len(rows) == 6 and {r["mode"] for r in rows} == {"greedy", "search"}
+    for r in rows:
+        assert r["iteration"] == 0 and r["model"].endswith("M0")
+        # search may abandon a tree after all-tie rollbacks (random judge): then no step at all
+        assert (1 if r["mode"] == "greedy" else 0) <= r["n_steps"] <= 3
+        assert len(split_steps(r["solution"])) == r["n_steps"]
+        assert r["correct"] is False or r["prediction"] is not None
+    for line in lines:
+        mine = [r for r in rows if r["mode"] == line["mode"]]
+        assert line["correct"] == sum(r["correct"] for r in mine)
+    # Greedy decoding is deterministic: a rerun gives the same rows and replaces the part file.
+    before = sorted((r["problem_id"], r["solution"]) for r in rows if r["mode"] == "greedy")
+    res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--limit", 3)
+    assert res.exit_code == 0, res.output
+    again = read_table(run, "evals", 0).to_pylist()
+    assert len(again) == 6
+    assert sorted((r["problem_id"], r["solution"]) for r in again if r["mode"] == "greedy") == before
+
+
+def test_if_needed_skips_and_sealed_iteration_records_evals(run):
+    from builder.store import validate
+
+    res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--limit", 3, "--if-needed")
+    assert res.exit_code == 0 and "already done, skipped" in res.output
+    seal(run, 0, [], {"test": True})
+    res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--limit", 2)
+    assert res.exit_code == 0, res.output
+    problems, checked = validate(run, 0)
+    assert problems == [] and checked == 2  # both evals parts are in the manifest
+
+
+def test_eval_file_benchmark_with_math_verify(run, tmp_path):
+    f = tmp_path / "gsm_mini.jsonl"
+    f.write_text(json.dumps({"question": "What is 3 + 4 - 2?", "answer": "3 + 4 - 2 = 5\n#### 5"}) + "\n")
+    res = invoke("eval", "--run", run.root, "--iter", 0, "--bench", f, "--mode", "greedy")
+    assert res.exit_code == 0, res.output
+    assert _json_lines(res.output)[0]["benchmark"] == "gsm_mini"
+    rows = [r for r in read_table(run, "evals", 0).to_pylist() if r["benchmark"] == "gsm_mini"]
+    assert len(rows) == 1
+
+
+def test_eval_judge_both_orders(run, tmp_path):
+    out = run.root / "eval"
+    res = invoke("eval-judge", "--run", run.root, "--iter", 0, "--pairs", "task", "--limit", 4, "--save")
+    assert res.exit_code == 0, res.output
+    got = _json_lines(res.output)[0]
+    assert (got["pairs"], got["judgments"], got["pairs_source"]) == (4, 8, "task:arithmetic")
+    for key in ("accuracy", "unparseable_rate"):
+        assert 0.0 <= got[key] <= 1.0
+    saved = json.loads(next(out.glob("judge-M0-*.json")).read_text())
+    assert saved == got
