@@ -195,8 +195,12 @@ def test_batch_seed_is_stable():
     assert 0 <= batch_seed([0]) < 2**63
 
 
-def test_empty_request_list(engine, count_generate):
+def test_empty_request_list_and_bad_requests(engine, count_generate):
     assert engine.generate([]) == []
+    with pytest.raises(InputError, match="request 1: need n >= 1"):
+        engine.generate([Request("a"), Request("b", n=0)])
+    with pytest.raises(InputError, match="request 0: empty stop string"):
+        engine.generate([Request("a", stop=("",))])
     assert count_generate == []
 
 

@@ -17,7 +17,7 @@ ENGINES = {
     "openai": "builder.engines.openai:OpenAIEngine",
 }
 
-__all__ = ["Completion", "Engine", "EngineInfo", "Request", "ENGINES", "load_engine", "flatten_settings"]
+__all__ = ["Completion", "Engine", "EngineInfo", "Request", "ENGINES", "load_engine", "flatten_settings", "check_requests"]
 
 
 def flatten_settings(name: str, settings: dict | None) -> dict:
@@ -34,6 +34,15 @@ def check_settings(engine: str, settings: dict, known: set[str]) -> None:
     unknown = sorted(set(settings) - known)
     if unknown:
         raise InputError(f"engine {engine}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def check_requests(requests: list[Request]) -> None:
+    """Reject requests no engine can serve, naming the first bad one."""
+    for i, r in enumerate(requests):
+        if r.n < 1 or r.max_tokens < 1 or r.temperature < 0 or not 0 < r.top_p <= 1:
+            raise InputError(f"request {i}: need n >= 1, max_tokens >= 1, temperature >= 0, 0 < top_p <= 1 (got {r})")
+        if any(not s for s in r.stop):
+            raise InputError(f"request {i}: empty stop string")
 
 
 def load_engine(name: str, model: str, settings: dict | None = None) -> Engine:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from itertools import groupby
 
-from builder.engines import check_settings
+from builder.engines import check_requests, check_settings
 from builder.engines.base import Completion, EngineInfo, Request
 from builder.errors import need
 
@@ -107,6 +107,7 @@ class HFEngine:
         )
 
     def generate(self, requests: list[Request]) -> list[list[Completion]]:
+        check_requests(requests)
         prompt_ids = [self.tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
         results: list[list[Completion] | None] = [None] * len(requests)
         for batch in plan_batches(requests, [len(p) for p in prompt_ids], self.max_batch_tokens):

@@ -9,7 +9,7 @@ different requests seeds at least n apart when two requests may share a prompt.
 
 from __future__ import annotations
 
-from builder.engines import check_settings
+from builder.engines import check_requests, check_settings
 from builder.engines.base import Completion, EngineInfo, Request
 from builder.errors import need
 
@@ -36,6 +36,7 @@ class VLLMEngine:
                                settings=llm_args)
 
     def generate(self, requests: list[Request]) -> list[list[Completion]]:
+        check_requests(requests)
         if not requests:
             return []
         params = [
