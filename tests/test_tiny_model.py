@@ -23,6 +23,10 @@ STRINGS = [
     "\\frac{1}{2} = 0.5",
     "<|endoftext|>",
     "x = -7 * (3 / 4)",
+    "(hello) [world] {x}",
+    "x\n\n  y\r\n z",
+    "A:Step B;Step",
+    "#include <stdio.h>",
 ]
 
 
@@ -37,6 +41,9 @@ def reloaded(tiny_model_dir):
 def test_reloaded_ids_match_in_memory_tokenizer(reloaded):
     in_memory = train_tokenizer(task_corpus("arithmetic", seed=0), vocab_size=384)
     tok, _ = reloaded
+    # AutoTokenizer rebuilds Qwen2's own pipeline from vocab + merges: ours must be that pipeline
+    assert str(tok.backend_tokenizer.pre_tokenizer) == str(in_memory.backend_tokenizer.pre_tokenizer)
+    assert str(tok.backend_tokenizer.normalizer) == str(in_memory.backend_tokenizer.normalizer)
     for s in STRINGS:
         assert tok(s)["input_ids"] == in_memory(s)["input_ids"], s
         assert tok.decode(tok(s)["input_ids"]) == s, s
