@@ -133,6 +133,24 @@ def test_retry_on_injected_429(server, tiny_model_dir):
 
 
 @slow
+def test_init_data_ift_with_the_served_model_as_teacher(server, tiny_model_dir, tmp_path):
+    """The whole IFT job through the chat endpoint: openai:BASE_URL@MODEL as ENGINE_SPEC."""
+    from builder.initdata import jobs
+    from tests.helpers import invoke, make_run
+    from tests.test_initdata_ift import _source_file
+
+    run = make_run(tmp_path)
+    src = _source_file(tmp_path, n=2)
+    res = invoke("init-data", "ift", "--run", run.root, src, "--teacher", f"openai:{server}@{tiny_model_dir}",
+                 "--field", "problem=question", "--field", "solution=worked", "--max-tokens", "8")
+    assert res.exit_code == 0, res.output
+    counts = jobs.read_jsonl(jobs.log_path(run, "ift"))
+    asked = [r for r in counts if r["reason"] != "source_no_boxed"]
+    assert len(asked) == 2 and all(r["reason"] == "truncated" for r in asked)  # 8 tokens cannot hold a split
+    assert all(isinstance(r["teacher_output"], str) for r in asked)
+
+
+@slow
 def test_timeout_fails_with_one_line_error_after_retries(server, tiny_model_dir):
     """Last in the module: the server keeps generating what the client gave up on."""
     e = engine(server, tiny_model_dir, server="transformers", timeout=0.3, max_retries=1, backoff=0.01)
