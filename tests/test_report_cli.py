@@ -88,12 +88,29 @@ def test_json_figures_match_direct_queries(run, tmp_path):
     assert [(r["iteration"], r["benchmark"], r["mode"], r["accuracy"]) for r in s["evals"]] == [tuple(e) for e in ev]
 
 
+def test_saved_judge_evals_join_the_report(tmp_path):
+    run = build_two_iteration_run(tmp_path)
+    (run.root / "eval").mkdir()
+    for n, acc in ((1, 0.75), (2, 0.9)):
+        (run.root / "eval" / f"judge-M{n}-task_arithmetic-pairs.json").write_text(json.dumps(
+            {"iteration": n, "model": "M", "pairs_source": "task:arithmetic", "pairs": 4, "judgments": 8,
+             "accuracy": acc, "both_orders_accuracy": 0.5, "swap_consistency": 0.5, "first_position_rate": 0.5,
+             "unparseable_rate": 0.0}))
+    res = invoke("report", "--run", run.root, "--format", "json")
+    assert res.exit_code == 0, res.output
+    rep = json.loads((run.root / "report" / "report.json").read_text())
+    assert [(r["iteration"], r["accuracy"]) for r in rep["sections"]["judge_eval"]] == [(1, 0.75), (2, 0.9)]
+    res = invoke("report", "--run", run.root)
+    md = (run.root / "report" / "report.md").read_text()
+    assert "## Judge accuracy on labeled pairs" in md and "0.900" in md
+
+
 def test_empty_run_says_no_data(tmp_path):
     run = make_run(tmp_path)
     res = invoke("report", "--run", run.root)
     assert res.exit_code == 0, res.output
     md = (run.root / "report" / "report.md").read_text()
-    assert md.count("no data") >= 7 and not (run.root / "report" / "plots" / "accuracy.png").exists()
+    assert md.count("no data") >= 8 and not (run.root / "report" / "plots" / "accuracy.png").exists()
     res = invoke("report", "--run", run.root, "--format", "json")
     rep = json.loads((run.root / "report" / "report.json").read_text())
     assert rep["iterations"] == [] and all(v == [] for v in rep["sections"].values())

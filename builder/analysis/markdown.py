@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.analysis.plots import PLOTS, write_plots
-from builder.analysis.report import SECTIONS
+from builder.analysis.report import JUDGE_EVAL, SECTIONS
 
-LONG_SECTIONS = {"evals"}
+LONG_SECTIONS = {"evals", "judge_eval"}
 
 
 def fmt(value) -> str:
@@ -55,7 +55,7 @@ def render(report: dict, plots: dict[str, Path | None], out_dir: Path) -> str:
     for name, _, title in PLOTS:
         path = plots.get(name)
         lines += [f"![{title}]({path.relative_to(out_dir).as_posix()})" if path else f"{title}: no data", ""]
-    for section, _, title in SECTIONS:
+    for section, title in [(name, title) for name, _, title in SECTIONS] + [JUDGE_EVAL]:
         lines += [f"## {title}", "", *section_lines(section, report["sections"][section]), "",
                   f"Query: `{report['queries'][section]}`", ""]
     return "\n".join(lines)

@@ -25,6 +25,10 @@ SECTIONS = (
     ("drift", "drift", "Drift: steps per solution and step length"),
     ("evals", "evals", "Held-out evaluation (psr eval)"),
 )
+# Not SQL: the figures `psr eval-judge --save` wrote to RUN/eval/judge-M<N>-*.json.
+JUDGE_EVAL = ("judge_eval", "Judge accuracy on labeled pairs (psr eval-judge --save)")
+JUDGE_EVAL_KEYS = ("iteration", "pairs_source", "pairs", "accuracy", "both_orders_accuracy", "swap_consistency",
+                   "first_position_rate", "unparseable_rate")
 
 
 def build_report(run: Run, threads: int | None = None) -> dict:
@@ -45,6 +49,8 @@ def build_report(run: Run, threads: int | None = None) -> dict:
             notes.append(f"{skipped} round(s) had more than 8 candidates: judge consistency computed pair by pair")
     finally:
         db.close()
+    sections[JUDGE_EVAL[0]] = judge_eval_rows(run)
+    queries[JUDGE_EVAL[0]] = "RUN/eval/judge-M*.json"
     iterations = sorted({r["iteration"] for section in sections.values() for r in section})
     return {
         "report_version": REPORT_VERSION,
@@ -56,6 +62,17 @@ def build_report(run: Run, threads: int | None = None) -> dict:
         "queries": queries,
         "notes": notes,
     }
+
+
+def judge_eval_rows(run: Run) -> list[dict]:
+    rows = []
+    for path in sorted((run.root / "eval").glob("judge-M*.json")):
+        try:
+            data = json.loads(path.read_text())
+            rows.append({k: data.get(k) for k in JUDGE_EVAL_KEYS})
+        except (json.JSONDecodeError, AttributeError):
+            continue  # a hand-edited or foreign file: not ours to judge
+    return sorted(rows, key=lambda r: (r["iteration"] if isinstance(r["iteration"], int) else -1, str(r["pairs_source"])))
 
 
 def write_json(report: dict, out_dir: Path) -> Path:
