@@ -1,0 +1,53 @@
+"""`psr train`: one-line failure without a trainer venv; a real `axolotl train` DPO step -> loadable M2."""
+
+import pytest
+
+from builder.trainer.env import find_env
+from builder.trainer.export import export_iteration
+from tests.helpers import invoke
+from tests.trainer_helpers import dpo_run, make_run
+
+
+def test_train_without_trainer_env_says_what_to_run(tmp_path, tiny_model_dir):
+    run = make_run(tmp_path, tiny_model_dir, f"trainer.env={tmp_path / 'no-such-venv'}")
+    res = invoke("train", "--run", run.root, "--iter", 1)
+    assert res.exit_code == 1, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "make trainer" in lines[0] and "trainer.env" in lines[0]
+
+
+def test_train_needs_a_current_config(tmp_path, tiny_model_dir):
+    if find_env(".venv-axolotl") is None:
+        pytest.skip("needs the trainer venv")
+    run = dpo_run(tmp_path, tiny_model_dir)
+    res = invoke("train", "--run", run.root, "--iter", 1)
+    assert res.exit_code == 1 and f"psr config --run {run.root} --iter 1" in res.output
+
+
+def test_train_skips_iteration0_when_m1_given(tmp_path, tiny_model_dir):
+    run = make_run(tmp_path, tiny_model_dir, f"models.M1={tiny_model_dir}")
+    res = invoke("train", "--run", run.root, "--iter", 0)
+    assert res.exit_code == 0 and "nothing to train" in res.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_env(".venv-axolotl") is None, reason="needs the trainer venv (make trainer)")
+def test_real_axolotl_dpo_step_writes_loadable_m2(tmp_path, tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    run = dpo_run(tmp_path, tiny_model_dir)
+    export_iteration(run, 1)
+    assert invoke("config", "--run", run.root, "--iter", 1, "--no-validate").exit_code == 0
+    res = invoke("train", "--run", run.root, "--iter", 1, "--", "--max-steps", "1")
+    assert res.exit_code == 0, res.output[-3000:]
+    m2 = run.root / "models" / "M2"
+    model = AutoModelForCausalLM.from_pretrained(m2)
+    tok = AutoTokenizer.from_pretrained(m2)
+    assert model.config.num_hidden_layers == 4 and tok.eos_token == "<|im_end|>"
+    log = (run.trainer_dir(1) / "train.log").read_text()
+    assert "builder.trainer.eos_dpo: TRL EOS append disabled" in log and "max-steps" in log.splitlines()[0]
+    # idempotent: M2 exists and loads, so a rerun does no work and touches nothing
+    before = {p: p.stat().st_mtime_ns for p in [*m2.iterdir(), *run.trainer_dir(1).iterdir()] if p.is_file()}
+    again = invoke("train", "--run", run.root, "--iter", 1)
+    assert again.exit_code == 0 and "M2 exists; nothing to do" in again.output
+    assert {p: p.stat().st_mtime_ns for p in before} == before
