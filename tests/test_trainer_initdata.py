@@ -71,3 +71,14 @@ def test_init_data_import_bad_label_is_one_line(tmp_path):
 def test_init_data_without_run_is_a_usage_error(tmp_path):
     res = invoke("init-data", env={"PSR_RUN": ""})
     assert res.exit_code == 2 and "--run" in res.output
+
+
+def test_init_data_never_clears_another_jobs_parts(tmp_path):
+    from builder.store import write_table
+
+    run = make_run(tmp_path, "demo", *SMALL)
+    teacher = [{"example_id": "x", "split": "train", "problem": "p", "solution": "Step 1: \\boxed{1}\n",
+                "answer": "1", "source": "teacher"}]
+    path = write_table(run, "ift", 0, "chunk-0000", teacher)  # an unfinished `psr init-data ift` job
+    res = invoke("init-data", "--run", run.root)
+    assert res.exit_code == 1 and "another job" in res.output and path.exists() and not is_sealed(run, 0)

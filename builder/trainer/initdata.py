@@ -12,8 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from builder.errors import InputError
-from builder.store import Run, clear_tables, is_sealed, seal, write_table
+from builder.errors import InputError, PsrError
+from builder.store import Run, is_sealed, part_paths, seal, write_table
 from builder.store.lineage import base_lineage, sha256_file
 
 IFT_FIELDS = ("problem", "solution", "answer")
@@ -46,7 +46,7 @@ def write_from_task(run: Run) -> dict:
     ift = ift_rows(task.ift_examples("train", counts.ift_train, cfg.seed), "train", source)
     eft = (eft_rows(task.eft_examples("train", counts.eft_train, cfg.seed), "train", source)
            + eft_rows(task.eft_examples("test", counts.eft_test, cfg.seed), "test", source))
-    clear_tables(run, 0, ["ift", "eft"])  # leftovers of an interrupted, unsealed attempt
+    _clear_own(run, "task")
     write_table(run, "ift", 0, "task", ift)
     write_table(run, "eft", 0, "task", eft)
     lineage = {**base_lineage(run), "source": source, "task": cfg.task, "task_options": cfg.task_options,
@@ -61,7 +61,7 @@ def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
         return {}
     ift = [_ift_row(r, ift_file, i) for i, r in enumerate(read_rows(ift_file))]
     eft = [_eft_row(r, eft_file, i) for i, r in enumerate(read_rows(eft_file))]
-    clear_tables(run, 0, ["ift", "eft"])
+    _clear_own(run, "import")
     write_table(run, "ift", 0, "import", ift)
     write_table(run, "eft", 0, "import", eft)
     lineage = {**base_lineage(run), "source": "import",
@@ -69,6 +69,19 @@ def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
                          "eft": {"path": str(eft_file), "sha256": sha256_file(eft_file)}}}
     seal(run, 0, ["ift", "eft"], lineage)
     return _counts(ift, eft)
+
+
+def _clear_own(run: Run, name: str) -> None:
+    """Remove our own leftovers of an interrupted attempt; never another job's (teacher) parts."""
+    paths = part_paths(run, "ift", 0) + part_paths(run, "eft", 0)
+    others = [p for p in paths if p.name != f"part-{name}.parquet"]
+    if others:
+        raise PsrError(
+            f"iteration 0 already holds unsealed data of another job ({others[0]}); finish it "
+            f"(`psr init-data ift` / `psr init-data eft`) or remove {others[0].parent} first"
+        )
+    for p in paths:
+        p.unlink()
 
 
 def read_rows(path: Path) -> list[dict]:
