@@ -52,7 +52,7 @@ def part_name(benchmark: str, mode: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{benchmark}-{mode}").strip("_")
 
 
-def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | None) -> Benchmark:
+def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | None, split: str = HUB_SPLIT) -> Benchmark:
     from builder.problems import problem_id
 
     if bench == "task" or bench.startswith("task:"):
@@ -61,7 +61,7 @@ def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | No
         rows = task.problems("test", limit or run.config.eval.limit or 200, run.config.seed)
         checker, label, dropped = task, f"task:{name}", 0
     else:
-        rows, label = _file_or_hub_rows(bench, fields)
+        rows, label = _file_or_hub_rows(bench, fields, split)
         from builder.search import AnswerChecker
 
         checker = AnswerChecker()
@@ -84,7 +84,7 @@ def _task(run: Run, name: str):
     return get_task(name, **(run.config.task_options if name == run.config.task else {}))
 
 
-def _file_or_hub_rows(bench: str, fields: dict[str, str]) -> tuple[list[dict], str]:
+def _file_or_hub_rows(bench: str, fields: dict[str, str], split: str) -> tuple[list[dict], str]:
     """Rows {problem, answer}: answer from '#### N', a \\boxed{} solution, or the answer column as is.
 
     GSM8K names the problem 'question': mapped to 'problem' when no 'problem' column exists.
@@ -95,7 +95,7 @@ def _file_or_hub_rows(bench: str, fields: dict[str, str]) -> tuple[list[dict], s
     if path.suffix.lower() in FILE_SUFFIXES or path.exists():
         raw, origin, label = read_file_rows(path), str(path), path.stem
     else:
-        raw, origin, label = read_hub_rows(bench, HUB_SPLIT), bench, bench
+        raw, origin, label = read_hub_rows(bench, split), bench, bench
     mapped = dict(fields)
     if raw and "problem" not in raw[0] and "question" in raw[0] and "problem" not in mapped:
         mapped["problem"] = "question"

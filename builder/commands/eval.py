@@ -20,8 +20,9 @@ from builder.commands.options import iter_option, run_option, say
                    "(repeatable). Default: eval.modes in run.yaml.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most K problems per benchmark (default: eval.limit).")
 @click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Column mapping for files/Hub (problem=..., answer=...).")
+@click.option("--split", default="test", show_default=True, help="Split of a Hugging Face benchmark.")
 @click.option("--if-needed", is_flag=True, help="Skip a benchmark/mode whose evals for iteration N already exist.")
-def eval_cmd(run_dir, iteration, benches, modes, limit, fields, if_needed):
+def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed):
     """Solve held-out problems with M(N) step by step and grade them; rows go to the evals table.
 
     Benchmarks: GSM8K-style files (question, answer with '#### N'), MATH-style (problem, solution
@@ -45,7 +46,7 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, if_needed):
     field_map = parse_fields(list(fields))
     loaded = None
     for bench_ref in benches:
-        bench = load_benchmark(run, bench_ref, field_map, limit or run.config.eval.limit)
+        bench = load_benchmark(run, bench_ref, field_map, limit or run.config.eval.limit, split)
         for mode in modes:
             if if_needed and existing(run, iteration, bench.name, mode):
                 say(f"eval {bench.name} ({mode}) of M{iteration}: already done, skipped (--if-needed)")
