@@ -11,7 +11,7 @@ from builder.engines import Request, load_engine
 from builder.errors import PsrError
 from builder.models import smollm2
 from builder.prompts import ChatRenderer, load_template
-from builder.steps import normalize_step, parse_verdict
+from builder.steps import normalize_step, parse_verdict, step_body
 
 PROBLEM = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?"
 
@@ -34,22 +34,37 @@ def smollm2_dir(tmp_path_factory):
 def test_convert_then_generate_a_step_and_a_judgment(smollm2_dir):
     import json
 
+    import torch
+
     config = json.loads((smollm2_dir / "config.json").read_text())
     assert "quantization_config" not in config and config["model_type"] == "llama"
 
     renderer = ChatRenderer(smollm2_dir)
     assert renderer.eos_text == "<|im_end|>"
-    engine = load_engine("hf", str(smollm2_dir), {"device": "cpu"})
+    threads = torch.get_num_threads()
+    try:  # one intra-op thread is faster on a shared 2-core machine; process-wide, so restored below
+        engine = load_engine("hf", str(smollm2_dir), {"device": "cpu", "threads": 1})
+        _generate_and_parse(engine, renderer)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _generate_and_parse(engine, renderer):
     gen_prompt = renderer.generation_prompt(load_template("reasoning_paper"), PROBLEM, [])
     assert gen_prompt.endswith("<|im_start|>assistant\n") and "Problem: Natalia sold clips" in gen_prompt
     steps = ["Step 1: In April she sold 48 clips.\n"]
     judge_prompt = renderer.judge_prompt(load_template("judge_paper"), PROBLEM, steps,
                                          "Step 2: In May she sold 48 / 2 = 24 clips.\n",
                                          "Step 2: In May she sold 48 * 2 = 96 clips.\n")
-    [[step], [judgment]] = engine.generate([
+    next_prompt = renderer.generation_prompt(load_template("reasoning_paper"), PROBLEM, steps)
+    assert next_prompt == gen_prompt + steps[0]
+    [[step], [step2], [judgment]] = engine.generate([
         Request(gen_prompt, temperature=0.0, max_tokens=64, stop=("\nStep ",)),
+        Request(next_prompt, temperature=0.0, max_tokens=64, stop=("\nStep ",)),
         Request(judge_prompt, temperature=0.0, max_tokens=64),
     ])
+    # the prompt ends in "\n" and the model goes on with "Step 2: ...": the stop must not fire there
+    assert step_body(normalize_step(step2.text, 2))
     assert step.finish_reason in ("stop", "eos", "length") and 1 <= step.n_tokens <= 64
     assert "\nStep " not in step.text
     assert step.text.strip()  # a fluent instruct model writes something
