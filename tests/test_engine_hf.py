@@ -207,6 +207,14 @@ def test_empty_request_list_and_bad_requests(engine, count_generate):
     assert count_generate == []
 
 
+def test_run_config_engine_section_loads(tiny_model_dir):
+    """What `RunConfig.engine.settings()` hands over by default: "auto" means the engine chooses."""
+    engine = load_engine("hf", str(tiny_model_dir), {"dtype": "auto", "device": "auto", "max_batch_tokens": 1000})
+    settings = engine.info.settings
+    assert settings["device"] in ("cpu", "cuda") and settings["max_batch_tokens"] == 1000
+    assert settings["dtype"] == ("float32" if settings["device"] == "cpu" else "bfloat16")
+
+
 def test_settings_errors_and_flattening(tiny_model_dir):
     with pytest.raises(InputError, match="unknown engine 'nope'"):
         load_engine("nope", str(tiny_model_dir), {})

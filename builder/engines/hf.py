@@ -52,6 +52,11 @@ def plan_batches(requests: list[Request], prompt_lens: list[int], max_batch_toke
     return batches
 
 
+def _given(settings: dict, key: str):
+    value = settings.get(key)
+    return None if value in (None, "auto") else value
+
+
 def _rows(r: Request) -> int:
     """Sequences a request adds to the batch: greedy ones are generated once and copied."""
     return r.n if r.temperature > 0 else 1
@@ -83,8 +88,9 @@ class HFEngine:
         check_settings("hf", settings, KNOWN_SETTINGS)
         torch = need("torch", None, "the hf engine")
         transformers = need("transformers", None, "the hf engine")
-        device = settings.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = settings.get("dtype") or ("float32" if device == "cpu" else "bfloat16")
+        # "auto" (the run config's default) and an absent key both mean "the engine chooses"
+        device = _given(settings, "device") or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = _given(settings, "dtype") or ("float32" if device == "cpu" else "bfloat16")
         self.max_batch_tokens = int(settings.get("max_batch_tokens", DEFAULT_MAX_BATCH_TOKENS))
         if settings.get("threads"):
             # Process-wide. On a busy small CPU, one thread is several times faster for tiny models:
