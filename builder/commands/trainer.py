@@ -75,9 +75,12 @@ def config(run_dir, iteration, no_validate):
 def train(run_dir, iteration, launcher, force, extra):
     """Run `axolotl train` on iteration N's config in the trainer environment: M(N) -> M(N+1).
 
-    Output goes to RUN/trainer/iteration=N/train.log and the terminal. Arguments after the options
-    go to `axolotl train` as they are (e.g. `-- --num-processes 8`). Does nothing when M(N+1)
+    Output goes to RUN/trainer/iteration=N/train.log and the terminal. Arguments after `--` go to
+    `axolotl train` as they are; launcher arguments after a second `--`. Does nothing when M(N+1)
     already exists and loads (--force retrains it).
+
+    \b
+    Example: psr train --run runs/q7b --iter 1 --launcher accelerate -- --max-steps 10 -- --num_processes 8
     """
     from builder.store import Run
     from builder.trainer.train import train_iteration
