@@ -51,3 +51,12 @@ def test_real_axolotl_dpo_step_writes_loadable_m2(tmp_path, tiny_model_dir):
     again = invoke("train", "--run", run.root, "--iter", 1)
     assert again.exit_code == 0 and "M2 exists; nothing to do" in again.output
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_train_without_base_model_names_previous_iteration(tmp_path, tiny_model_dir):
+    if find_env(".venv-axolotl") is None:
+        pytest.skip("needs the trainer venv")
+    run = make_run(tmp_path, tiny_model_dir)
+    assert invoke("config", "--run", run.root, "--iter", 2, "--no-validate").exit_code == 0
+    res = invoke("train", "--run", run.root, "--iter", 2)
+    assert res.exit_code == 1 and f"psr train --run {run.root} --iter 1" in res.output, res.output
