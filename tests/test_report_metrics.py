@@ -119,3 +119,21 @@ def test_wide_rounds_fall_back_to_general(tmp_path):
     assert report["sections"]["judge_consistency"] == [general]
     assert report["queries"]["judge_consistency"].endswith("judge_consistency_general.sql")
     assert "2 round(s)" in report["notes"][0]
+
+
+def test_foreign_node_ids_fall_back_to_general(tmp_path):
+    from builder.analysis.report import build_report
+
+    # Imported judgments whose node ids carry no '/<k>' suffix: the fast path cannot place them.
+    run = make_run(tmp_path)
+    spec = [(1, 0, 1, 2, False, "A"), (1, 0, 2, 1, True, "B")]
+    rows_ = judgment_rows(T1, spec)
+    for r in rows_:
+        for key in ("node_a", "node_b", "winner"):
+            r[key] = r[key].replace("/", ":") if r[key] else None
+    write_table(run, "judgments", 1, "a", rows_)
+    db = connect(run)
+    assert rows(db, "judge_consistency")[0]["rounds_skipped"] == 1
+    db.close()
+    jc = build_report(run)["sections"]["judge_consistency"][0]
+    assert (jc["pairs_eligible"], jc["swap_consistency"], jc["rounds_skipped"]) == (1, 1.0, 0)

@@ -22,15 +22,15 @@
 --
 -- How: a node id is '<tree_id>/<k>', k counting nodes in creation order; siblings of a round are
 -- created together, so their k are consecutive and k % 8 is a distinct lane 0..7 (checked: a round
--- whose k span 8 or more is counted in rounds_skipped and left out of the pair, tie and triad
--- figures). Each round packs 8x8 relations into UBIGINT bit matrices, bit 8*i + j for (i, j):
+-- whose k span 8 or more, or whose node ids do not end in '/<integer>', is counted in rounds_skipped
+-- and left out of the pair, tie and triad figures). Each round packs 8x8 relations into UBIGINT bit matrices, bit 8*i + j for (i, j):
 --   shown: i was shown as A and j as B     w1: i beat j as A     w2: i beat j as B
 -- shown_t, l1, l2 are their transposes (j beat i ...), by three delta swaps. Each ordered pair is
 -- judged at most once per round in the tournament; repeated judgments of one ordered pair count once.
 WITH j AS (
     SELECT iteration, hash(parent_id, round) AS rk, verdict,
-           split_part(node_a, '/', -1)::UBIGINT AS ka,
-           split_part(node_b, '/', -1)::UBIGINT AS kb
+           TRY_CAST(split_part(node_a, '/', -1) AS UBIGINT) AS ka,
+           TRY_CAST(split_part(node_b, '/', -1) AS UBIGINT) AS kb
     FROM judgments
 ),
 rounds AS (
@@ -38,7 +38,8 @@ rounds AS (
            count(*) AS judgments,
            count(verdict) AS parseable,
            sum((verdict = 'A')::INTEGER) AS first_wins,
-           greatest(max(ka), max(kb)) - least(min(ka), min(kb)) < 8 AS packed,
+           greatest(max(ka), max(kb)) - least(min(ka), min(kb)) < 8
+               AND count(ka) = count(*) AND count(kb) = count(*) AS packed,
            bit_or((1::UBIGINT << (ka % 8)) | (1::UBIGINT << (kb % 8))) AS cand,
            bit_or(1::UBIGINT << (8 * (ka % 8) + kb % 8)) AS shown,
            bit_or(CASE WHEN verdict = 'A' THEN 1::UBIGINT << (8 * (ka % 8) + kb % 8) ELSE 0::UBIGINT END) AS w1,
