@@ -84,7 +84,9 @@ class Judgment:
 
     @property
     def winner(self) -> str | None:
-        return {"A": self.node_a, "B": self.node_b}.get(self.verdict)
+        if self.verdict == "A":
+            return self.node_a
+        return self.node_b if self.verdict == "B" else None
 
     def to_row(self, tree_id: str) -> dict:
         return {
