@@ -158,3 +158,37 @@ def test_cli_with_the_tiny_model_as_teacher(tmp_path, tiny_model_dir):
     again = invoke("init-data", "ift", "--run", run.root, src, "--teacher", f"hf:{tiny_model_dir}",
                    "--field", "problem=question", "--field", "solution=worked", "--chunk-size", "2", "--max-tokens", "24")
     assert again.exit_code == 0 and "0 chunk(s) computed, 2 resumed" in again.output
+
+
+@pytest.mark.slow
+def test_cli_resumes_after_sigkill(tmp_path, tiny_model_dir):
+    """A real kill: `psr init-data ift` in a subprocess, SIGKILLed after its first chunk marker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    run = make_run(tmp_path)
+    src = _source_file(tmp_path, n=2)
+    args = ["init-data", "ift", "--run", str(run.root), str(src), "--teacher", f"hf:{tiny_model_dir}",
+            "--field", "problem=question", "--field", "solution=worked", "--chunk-size", "1", "--max-tokens", "8"]
+    psr = Path(sys.executable).parent / "psr"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    proc = subprocess.Popen([str(psr), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = jobs.job_dir(run, "ift") / "chunk-00000.json"
+    deadline = time.time() + 180
+    while not first.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert first.exists(), "the job never finished its first chunk"
+    done_before = sorted(p.name for p in jobs.job_dir(run, "ift").glob("chunk-*.json"))
+    assert len(done_before) < 3 and not jobs.summary_path(run, "ift").exists()
+    res = invoke(*args)
+    assert res.exit_code == 0, res.output
+    assert f"{len(done_before)} resumed" in res.output
+    c = json.loads(jobs.summary_path(run, "ift").read_text())["counts"]
+    assert c["items"] == 3 == c["kept"] + sum(v for k, v in c.items() if k.startswith("rejected_"))
+    assert len(jobs.read_jsonl(jobs.log_path(run, "ift"))) == 3 - c["kept"]
