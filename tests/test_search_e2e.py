@@ -115,3 +115,31 @@ def test_sigkill_then_rerun_gives_the_rows_of_an_uninterrupted_run(reference, tm
     res = invoke("generate", "--run", path, "--iter", 1, "--quiet")
     assert res.exit_code == 0 and f"skipped {len(done)} complete" in res.output, res.output
     assert table_hashes(path) == hashes
+
+
+@pytest.mark.slow
+def test_mcts_end_to_end_keeps_the_visits_invariant(tmp_path, tiny_model_dir):
+    path = tmp_path / "run"
+    sets = [x for s in SETS + [f"models.M1={tiny_model_dir}", "search.strategy=mcts", "search.mcts.simulations=3",
+                               "search.chunk_size=2"] for x in ("--set", s)]
+    assert invoke("init", path, "--preset", "demo", *sets).exit_code == 0
+    assert invoke("problems", "add", "--run", path, "--iter", 1, "--limit", 2).exit_code == 0
+    res = invoke("generate", "--run", path, "--iter", 1, "-q")
+    assert res.exit_code == 0 and "computed 1 chunk(s)" in res.output, res.output
+    assert invoke("seal", "--run", path, "--iter", 1).exit_code == 0
+    assert invoke("pairs", "--run", path, "--iter", 1).exit_code == 0
+    run = Run.open(path)
+    nodes = read_table(run, "nodes", 1).to_pylist()
+    kids = {n["node_id"]: [] for n in nodes}
+    for n in nodes:
+        if n["parent_id"]:
+            kids[n["parent_id"]].append(n)
+    for n in nodes:
+        if kids[n["node_id"]]:
+            assert n["visits"] == 1 + sum(c["visits"] for c in kids[n["node_id"]])
+        if n["parent_id"] is None:
+            assert n["visits"] == 3
+    by_id = {n["node_id"]: n for n in nodes}
+    for p in read_table(run, "pairs", 1).to_pylist():
+        assert by_id[p["chosen_node"]]["value"] >= by_id[p["rejected_node"]]["value"]
+    assert {t["strategy"] for t in read_table(run, "trees", 1).to_pylist()} == {"mcts"}
