@@ -69,6 +69,7 @@ def test_json_figures_match_direct_queries(run, tmp_path):
     got = [(r["iteration"], r["judgments"], r["first_position_rate"], r["unparseable_rate"]) for r in s["judge_consistency"]]
     assert _flat(got) == pytest.approx(_flat(direct))
     assert [r["judgments"] for r in s["volume"]] == [d[1] for d in direct]
+    assert [r["pairs_per_tree"] for r in s["volume"]] == [1.5, 1.0]  # 3 pairs / 2 trees, 1 / 1
     # Swap consistency straight from the pairs of opposite orders (self-join, independent of the report's SQL).
     swap = _direct(run, """
         SELECT x.iteration, avg((x.winner = y.winner)::INT)

@@ -1,6 +1,6 @@
 -- Volume per iteration: problems, trees by status, pairs, judge calls, generated and judge tokens.
 -- Columns: iteration, problems, trees, finished, max_steps, abandoned, rollbacks, pairs,
---          judge_calls (trees.judge_calls), judgments (rows in the judgments table),
+--          pairs_per_tree, judge_calls (trees.judge_calls), judgments (rows in the judgments table),
 --          gen_tokens, judge_tokens.
 WITH iters AS (
     SELECT iteration FROM problems UNION SELECT iteration FROM trees
@@ -29,6 +29,7 @@ SELECT i.iteration,
        coalesce(t.abandoned, 0) AS abandoned,
        coalesce(t.rollbacks, 0) AS rollbacks,
        coalesce(pr.pairs, 0) AS pairs,
+       coalesce(pr.pairs, 0) / nullif(t.trees, 0) AS pairs_per_tree,
        coalesce(t.judge_calls, 0) AS judge_calls,
        coalesce(j.judgments, 0) AS judgments,
        coalesce(t.gen_tokens, 0) AS gen_tokens,
