@@ -39,7 +39,6 @@ class EvalSummary:
     answered: int
     path: Path | None = None
     dropped: int = 0
-    skipped: bool = False
     stats: dict = field(default_factory=dict)
 
     @property
