@@ -120,3 +120,23 @@ def test_store_flow_pairs_reference_real_nodes_and_are_recorded(scripted_run):
     assert read_table(run, "pairs", 1).num_rows == len(pairs)
     manifest = json.loads(run.manifest_path(1).read_text())
     assert manifest["tables"]["pairs"]["rows"] == len(pairs)
+
+
+def test_force_on_a_sealed_iteration_removes_its_data_and_redoes_it(scripted_run):
+    from builder.search.iteration import generate_iteration
+    from builder.store import is_sealed, read_table
+    from tests.search_fixtures import row_hashes
+
+    run, _ = scripted_run
+    before = {t: row_hashes(read_table(run, t, 1).to_pylist()) for t in ("trees", "nodes", "judgments")}
+    assert invoke("seal", "--run", run.root, "--iter", 1).exit_code == 0
+    assert invoke("pairs", "--run", run.root, "--iter", 1).exit_code == 0
+    assert generate_iteration(run, 1, engine=ScriptedEngine()).sealed  # no force: nothing to do
+    engine = ScriptedEngine()
+    engine.judge = lambda r: "[[A]]" if engine.gen_calls % 2 == 0 else hashed(r)
+    report = generate_iteration(run, 1, force=True, engine=engine)
+    names = {p.name for p in report.removed}
+    assert "iteration=1.json" in names and "part-pairs.parquet" in names and "chunk-00000.json" in names
+    assert not is_sealed(run, 1) and read_table(run, "pairs", 1).num_rows == 0
+    assert report.computed == [0, 1, 2]
+    assert {t: row_hashes(read_table(run, t, 1).to_pylist()) for t in before} == before
