@@ -43,6 +43,8 @@ class SearchProgress:
             self._progress.stop()
 
     def start_chunk(self, chunk: int) -> None:
+        if self.chunk == "-":  # rates count from the first chunk, not from model loading
+            self.started = time.perf_counter()
         self.chunk = chunk
         self._refresh()
 
