@@ -73,12 +73,15 @@ class Engine(Section):
     dtype: str = "auto"
     device: str = "auto"
     max_batch_tokens: int = 65536
+    threads: int | None = Field(None, description="torch intra-op threads for the hf engine (None: torch's default).")
     vllm: VllmSettings = VllmSettings()
     openai: OpenAISettings = OpenAISettings()
 
     def settings(self) -> dict[str, Any]:
         """The flat settings dict handed to builder.engines.load_engine."""
         base = {"dtype": self.dtype, "device": self.device, "max_batch_tokens": self.max_batch_tokens}
+        if self.name == "hf" and self.threads:
+            base["threads"] = self.threads
         if self.name == "vllm":
             base.update(self.vllm.model_dump())
         if self.name == "openai":
