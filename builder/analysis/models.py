@@ -37,13 +37,4 @@ def load_model(run: Run, n: int) -> Loaded:
 
     model = require_model(run, n)
     cfg = run.config.engine
-    return Loaded(model, load_engine(cfg.name, model, engine_settings(cfg)), ChatRenderer(model))
-
-
-def engine_settings(cfg) -> dict:
-    """The run's engine settings; "auto" device/dtype become unset so the engine picks (cuda or cpu)."""
-    settings = cfg.settings()
-    for key in ("device", "dtype"):
-        if settings.get(key) == "auto":
-            settings[key] = None
-    return settings
+    return Loaded(model, load_engine(cfg.name, model, cfg.settings()), ChatRenderer(model))
