@@ -60,7 +60,7 @@ class OpenAISettings(Section):
     model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = 8
-    timeout: float = 120.0
+    timeout: float = Field(600.0, description="Seconds per HTTP call; a long teacher answer on a busy server needs minutes.")
     max_retries: int = 5
     backoff: float = Field(0.5, description="First retry delay in seconds; doubles per retry (capped at 30 s).")
     server: Literal["auto", "openai", "vllm", "transformers"] = Field(

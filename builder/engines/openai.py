@@ -54,7 +54,7 @@ class OpenAIEngine:
         self.model = str(settings.get("model") or model)
         self.api_key_env = settings.get("api_key_env", "OPENAI_API_KEY")
         self.concurrency = max(1, int(settings.get("concurrency", 8)))
-        self.timeout = float(settings.get("timeout", 120.0))
+        self.timeout = float(settings.get("timeout", 600.0))
         self.max_retries = max(0, int(settings.get("max_retries", 5)))
         self.backoff = float(settings.get("backoff", 0.5))
         self.server = settings.get("server", "auto")
