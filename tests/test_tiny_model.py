@@ -84,3 +84,22 @@ def test_seeded_weights_are_deterministic(tiny_model_dir, tmp_path):
     again = build_tiny_model(tmp_path / "again", seed=0)
     a, b = load_file(tiny_model_dir / "model.safetensors"), load_file(again / "model.safetensors")
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+def test_cli_model_tiny(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+
+    out = tmp_path / "M0"
+    result = CliRunner().invoke(cli, ["model", "tiny", str(out), "--layers", "2", "--hidden", "64", "--heads", "2",
+                                      "--intermediate", "96", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert (config["num_hidden_layers"], config["hidden_size"], config["num_attention_heads"]) == (2, 64, 2)
+    assert (out / "tokenizer.json").exists() and "tiny model" in result.output
+
+    bad = CliRunner().invoke(cli, ["model", "tiny", str(tmp_path / "x"), "--hidden", "66", "--heads", "4"])
+    assert bad.exit_code == 2 and "multiple of --heads" in bad.output
