@@ -127,3 +127,14 @@ def test_export_iteration0_skipped_when_m1_given(tmp_path, tiny_model_dir):
     res = invoke("export", "--run", run.root, "--iter", 0)
     assert res.exit_code == 0 and "skipped" in res.output
     assert not run.trainer_dir(0).exists()
+
+
+def test_export_with_nothing_trainable_fails_in_one_line(tmp_path, tiny_model_dir):
+    from tests.trainer_helpers import seal_pairs
+
+    run = make_run(tmp_path, tiny_model_dir)
+    add_model(run, 1, tiny_model_dir)
+    seal_pairs(run, 1, demo_pairs(run.model_path(1))[3:])  # only the two rows with an empty field
+    line = _one_line_error(invoke("export", "--run", run.root, "--iter", 1))
+    assert "no step pairs to train on" in line and "1 dropped: empty rejected" in line
+    assert not (run.trainer_dir(1) / "pairs.parquet").exists()

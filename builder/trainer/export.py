@@ -55,7 +55,9 @@ def export_iteration(run: Run, iteration: int, force: bool = False) -> ExportRes
         return ExportResult(export_path(run, 0), "skipped")
     rows, dropped, lineage = _sft_export(run) if iteration == 0 else _dpo_export(run, iteration)
     if not rows:
-        raise PsrError(f"iteration {iteration}: nothing to export ({_dropped_text(dropped)})")
+        what = "no IFT/EFT train rows" if iteration == 0 else "no step pairs to train on"
+        raise PsrError(f"iteration {iteration}: {what} ({_dropped_text(dropped)}); nothing to export, "
+                       f"so M{iteration + 1} cannot be trained from it")
     digest = content_sha256(rows)
     path = export_path(run, iteration)
     old = existing_sha256(path)
@@ -217,4 +219,4 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _dropped_text(dropped: dict) -> str:
-    return ", ".join(f"{n} dropped: {why}" for why, n in dropped.items()) or "no rows"
+    return ", ".join(f"{n} dropped: {why}" for why, n in dropped.items()) or "the table is empty"
