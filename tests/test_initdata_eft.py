@@ -204,3 +204,22 @@ def test_cli_end_to_end_with_the_tiny_model(tmp_path, tiny_model_dir):
     assert k["pairs"] == k["unparseable"] + k["inconsistent"] + k["disagrees_with_scorer"] + k["kept"]
     assert len(read_table(run, "eft", 0)) == 2 * k["kept"]
     assert f"eft: {k['sites']} sites" in res.output
+
+
+@pytest.mark.slow
+def test_mined_iteration_0_config_validates_in_axolotl(tmp_path, tiny_model_dir):
+    """The Axolotl config of the mined iteration 0 passes Axolotl's own validation (trainer venv)."""
+    import shutil
+    from pathlib import Path
+
+    from builder.initdata.ift import build_ift
+    from tests.test_initdata_ift import ScriptedTeacher as IftTeacher, _source_file
+
+    if not (Path(__file__).resolve().parent.parent / ".venv-axolotl" / "bin" / "python").exists():
+        pytest.skip("no trainer venv (.venv-axolotl)")
+    run, rep = _scripted_eft(tmp_path, tiny_model_dir)
+    build_ift(run, str(_source_file(tmp_path)), IftTeacher(), fields={"problem": "question", "solution": "worked"})
+    shutil.copytree(tiny_model_dir, run.root / "models" / "M0")
+    assert invoke("export", "--run", run.root, "--iter", 0).exit_code == 0
+    res = invoke("config", "--run", run.root, "--iter", 0)
+    assert res.exit_code == 0, res.output

@@ -172,8 +172,9 @@ def test_cli_resumes_after_sigkill(tmp_path, tiny_model_dir):
 
     run = make_run(tmp_path)
     src = _source_file(tmp_path, n=2)
+    # 64 tokens of the random model take about a second a chunk: time to kill between chunks
     args = ["init-data", "ift", "--run", str(run.root), str(src), "--teacher", f"hf:{tiny_model_dir}",
-            "--field", "problem=question", "--field", "solution=worked", "--chunk-size", "1", "--max-tokens", "8"]
+            "--field", "problem=question", "--field", "solution=worked", "--chunk-size", "1", "--max-tokens", "64"]
     psr = Path(sys.executable).parent / "psr"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     proc = subprocess.Popen([str(psr), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
