@@ -151,6 +151,26 @@ def test_init_data_ift_with_the_served_model_as_teacher(server, tiny_model_dir, 
 
 
 @slow
+def test_init_data_eft_with_the_served_model_as_policy(server, tiny_model_dir, tmp_path):
+    """The EFT job's search and rollouts through /completions (stop "\nStep ", n samples)."""
+    import json
+
+    from builder.initdata import jobs
+    from tests.helpers import invoke, make_run
+
+    run = make_run(tmp_path, "demo", "search.width=2", "search.max_steps=1", "search.mcts.simulations=1",
+                   "search.max_step_tokens=6", "search.judge_max_tokens=4")
+    res = invoke("init-data", "eft", "--run", run.root, "--teacher", f"hf:{tiny_model_dir}",
+                 "--policy", f"openai:{server}@{tiny_model_dir}", "--limit", 1, "--rollouts", 1,
+                 "--rollout-max-tokens", 6, "--judge-max-tokens", 4)
+    assert res.exit_code == 0, res.output
+    k = json.loads(jobs.summary_path(run, "eft").read_text())["counts"]
+    assert k["problems"] == 1 and k["sites"] == 1 and k["candidates"] == 2
+    assert k["sites"] == k["single"] + k["tied"] + k["pairs"]
+    assert json.loads(jobs.summary_path(run, "eft").read_text())["policy"] == f"openai:{server}@{tiny_model_dir}"
+
+
+@slow
 def test_timeout_fails_with_one_line_error_after_retries(server, tiny_model_dir):
     """Last in the module: the server keeps generating what the client gave up on."""
     e = engine(server, tiny_model_dir, server="transformers", timeout=0.3, max_retries=1, backoff=0.01)
