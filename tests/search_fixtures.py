@@ -20,8 +20,12 @@ def search_cfg(**kw) -> Search:
     return cfg
 
 
+# Fixed here (not the task's files, which may change): the scripted judge reads the "A: "/"B: " lines.
+JUDGE = "Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}"
+
+
 def templates() -> Templates:
-    return Templates(load_template("reasoning_arith"), load_template("judge_arith"), "\nStep ")
+    return Templates(load_template("reasoning_arith"), JUDGE, "\nStep ")
 
 
 def arith_problems(n: int, start: int = 0) -> list[dict]:
