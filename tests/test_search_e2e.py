@@ -115,6 +115,7 @@ def test_sigkill_then_rerun_gives_the_rows_of_an_uninterrupted_run(reference, tm
     res = invoke("generate", "--run", path, "--iter", 1, "--quiet")
     assert res.exit_code == 0 and f"skipped {len(done)} complete" in res.output, res.output
     assert table_hashes(path) == hashes
+    assert not list((path / "data").rglob(".*.tmp-*")) and not list(first.parent.glob(".*.tmp-*"))
 
 
 @pytest.mark.slow

@@ -146,6 +146,7 @@ def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall
     """One part per table (atomic), then the marker (atomic, last)."""
     from builder.store import write_table
 
+    _remove_leftovers(run, iteration, c)
     parts = {}
     for table in SEARCH_TABLES:
         rows = getattr(res, table)
@@ -158,6 +159,17 @@ def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall
         "engine": _engine_info(info), "model": model,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
+
+
+def _remove_leftovers(run, iteration: int, c: int) -> None:
+    """Temp files of this chunk left by a killed process (only this chunk's, so shards never collide)."""
+    name = chunks.part_name(c)
+    for table in SEARCH_TABLES:
+        for tmp in run.table_dir(table, iteration).glob(f".part-{name}.parquet.tmp-*"):
+            tmp.unlink(missing_ok=True)
+    marker = chunks.marker_path(run, iteration, c)
+    for tmp in marker.parent.glob(f".{marker.name}.tmp-*"):
+        tmp.unlink(missing_ok=True)
 
 
 def _engine_info(info) -> dict:
