@@ -131,7 +131,8 @@ def _end_round(strategy, ctx, active, stats, progress) -> list[Tree]:
             strategy.end_round(ctx, tree)
         if tree.active and tree.n_rounds >= _round_cap(ctx.cfg):
             tree.status = MAX_STEPS  # a safety net; the strategies end trees well before it
-        (still if tree.active else []).append(tree)
+        if tree.active:
+            still.append(tree)
     progress.on_trees_done(len(active) - len(still))
     return still
 
