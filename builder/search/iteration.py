@@ -187,14 +187,16 @@ class SealReport:
 
 
 def seal_iteration(run, iteration: int) -> SealReport:
-    from builder.store import is_sealed, seal
+    from builder.store import is_sealed, part_paths, seal
 
     if is_sealed(run, iteration):
         return SealReport(iteration, already=True)
     plan, problems = _sealable_plan(run, iteration)
     markers = [chunks.verify_marker(run, iteration, c, plan) for c in range(plan.n_chunks)]
     totals = _totals(markers)
-    manifest = seal(run, iteration, SEALED_TABLES, _lineage(run, iteration, plan, problems, markers),
+    # evals of M(N) may already exist (make iter evaluates M(N+1) before iteration N+1 is generated)
+    tables = SEALED_TABLES + (["evals"] if part_paths(run, "evals", iteration) else [])
+    manifest = seal(run, iteration, tables, _lineage(run, iteration, plan, problems, markers),
                     extra={"search_totals": totals})
     return SealReport(iteration, rows={t: e["rows"] for t, e in manifest["tables"].items()}, totals=totals)
 
