@@ -155,7 +155,8 @@ def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source,
 
 def check_scorer(scorer: str) -> None:
     if scorer != "rollouts":
-        raise NotImplementedYet(f"--scorer {scorer}: process reward models are not supported yet; use --scorer rollouts")
+        raise NotImplementedYet(f"--scorer {scorer}: process reward models are not supported yet; "
+                                "use --scorer rollouts")
 
 
 def check_counts(counts: dict) -> None:

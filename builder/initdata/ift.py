@@ -100,7 +100,8 @@ def source_items(source: str, split: str, fields: dict, limit: int | None) -> tu
     for r in load_rows(source, split, fields):
         solution = r["meta"].get("solution")
         if not isinstance(solution, str) or not solution.strip():
-            raise InputError(f"{source}: row {r['meta']['row']}: no 'solution' text (map one with --field solution=COLUMN)")
+            raise InputError(f"{source}: row {r['meta']['row']}: no 'solution' text "
+                             "(map one with --field solution=COLUMN)")
         item_id = problem_id(r["problem"] + "\n\n" + solution)
         if item_id in seen:
             dups += 1

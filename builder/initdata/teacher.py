@@ -98,13 +98,10 @@ class Teacher:
         """One greedy (by default) answer per user message, in order."""
         if not messages:
             return []
-        if self.renderer is None:
-            reqs = [Request(m, temperature=temperature, max_tokens=max_tokens, seed=seed + i) for i, m in enumerate(messages)]
-            out = self.engine.chat(reqs)
-        else:
-            prompts = [self.renderer.user_turn(m) for m in messages]
-            reqs = [Request(p, temperature=temperature, max_tokens=max_tokens, seed=seed + i) for i, p in enumerate(prompts)]
-            out = self.engine.generate(reqs)
+        # openai: the server applies the chat template; in-process engines get the rendered user turn
+        texts = messages if self.renderer is None else [self.renderer.user_turn(m) for m in messages]
+        reqs = [Request(t, temperature=temperature, max_tokens=max_tokens, seed=seed + i) for i, t in enumerate(texts)]
+        out = self.engine.chat(reqs) if self.renderer is None else self.engine.generate(reqs)
         self.calls += len(messages)
         answers = [o[0] for o in out]
         self.usage["completion_tokens"] += sum(a.n_tokens for a in answers)
