@@ -170,6 +170,8 @@ def test_scripted_job_resumes_and_seals_with_ift_then_exports(tmp_path, tiny_mod
     assert ift.sealed and is_sealed(run, 0)
     manifest = load_manifest(run, 0)
     assert manifest["init_data"]["eft"]["counts"] == first.summary["counts"]
+    _, rerun = _scripted_eft(tmp_path, tiny_model_dir, run=run)  # sealed, same job: nothing to do
+    assert rerun.computed == [] and rerun.sealed and load_manifest(run, 0) == manifest
     assert manifest["tables"]["eft"]["rows"] == 2 * first.summary["counts"]["kept"]
     # the SFT export and the Axolotl config of iteration 0 take these tables unchanged
     import shutil

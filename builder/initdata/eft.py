@@ -230,6 +230,9 @@ def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, 
             "policy": policy_desc, "options": _options_json(opts), "search": search_cfg.model_dump(),
             "prompts": run.config.prompts.model_dump(), "n_items": len(problems),
             "ids_sha256": jobs.ids_sha256([p["problem_id"] for p in problems])}
+    done = None if force else jobs.finished(run, "eft", plan)
+    if done is not None:
+        return EftReport(done, [], list(range(n_chunks)), [], True)
     removed = jobs.start(run, "eft", plan, force)
     templates, checker = Templates.from_config(run.config.prompts), answer_checker(run, source)
     tag = f"{source} | policy {policy_desc} | judged by {teacher.spec}"

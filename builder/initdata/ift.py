@@ -147,6 +147,9 @@ def build_ift(run, source: str, teacher, *, split: str = "train", fields: dict |
     plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "chunk_size": chunk_size,
             "teacher": str(teacher.spec), "template": template, "max_tokens": max_tokens,
             "n_items": len(items), "ids_sha256": jobs.ids_sha256([it["id"] for it in items])}
+    done = None if force else jobs.finished(run, "ift", plan)
+    if done is not None:
+        return IftReport(done, [], list(range(n_chunks)), [], True)
     removed = jobs.start(run, "ift", plan, force)
     tmpl = load_template(template)
     computed, skipped = [], []

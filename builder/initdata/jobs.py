@@ -64,6 +64,14 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def finished(run: Run, kind: str, plan: dict) -> dict | None:
+    """The summary of a sealed iteration 0 whose job ran with this very plan (a rerun: nothing to do)."""
+    pinned, summary = job_dir(run, kind) / "plan.json", summary_path(run, kind)
+    if is_sealed(run, 0) and pinned.exists() and summary.exists() and json.loads(pinned.read_text()) == plan:
+        return json.loads(summary.read_text())
+    return None
+
+
 def start(run: Run, kind: str, plan: dict, force: bool) -> list[Path]:
     """Check sealing and the pinned plan; with force, remove this kind's data first. Returns what was removed."""
     removed: list[Path] = []
