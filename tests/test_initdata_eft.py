@@ -120,9 +120,12 @@ def _problems_file(tmp_path, n=6):
 
 
 def _scripted_eft(tmp_path, tiny_model_dir, run=None, **kw):
+    """The scripts read "A: ..."/"B: ..." lines, so the run uses this test's own judge template."""
     from builder.prompts import ChatRenderer
 
-    run = run or make_run(tmp_path, "demo", *SEARCH_SETS)
+    judge = tmp_path / "judge_test.txt"
+    judge.write_text("Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}\n")
+    run = run or make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}")
     path, answers = _problems_file(tmp_path)
     opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.3, chunk_size=4)
     rep = build_eft(run, ScriptedTeacher(), ScriptedPolicy(answers), ChatRenderer(tiny_model_dir), "scripted",
