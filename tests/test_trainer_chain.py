@@ -1,0 +1,32 @@
+"""Iteration 0 through the trainer commands as `make init` runs them, then a rerun that does no work."""
+
+import pytest
+
+from builder.trainer.env import find_env
+from tests.helpers import invoke
+from tests.trainer_helpers import make_run
+
+STEPS = [("init-data",), ("export", "--iter", 0), ("config", "--iter", 0), ("train", "--iter", 0, "--", "--max-steps", "2")]
+
+
+def _snapshot(root):
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_env(".venv-axolotl") is None, reason="needs the trainer venv (make trainer)")
+def test_iteration0_chain_then_rerun_touches_nothing(tmp_path, tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=48", "init_data.eft_train=48", "init_data.eft_test=8")
+    for cmd, *rest in STEPS:
+        res = invoke(cmd, "--run", run.root, *rest)
+        assert res.exit_code == 0, f"{cmd}: {res.output[-2000:]}"
+    m1 = run.root / "models" / "M1"
+    assert AutoModelForCausalLM.from_pretrained(m1).config.model_type == "qwen2"
+    assert (run.trainer_dir(0) / "axolotl.yaml.validated").exists()  # Axolotl validated the SFT config
+    before = _snapshot(run.root)
+    outputs = [invoke(cmd, "--run", run.root, *rest).output for cmd, *rest in STEPS]
+    assert "already sealed" in outputs[0] and "already exported" in outputs[1]
+    assert "unchanged" in outputs[2] and "M1 exists; nothing to do" in outputs[3]
+    assert _snapshot(run.root) == before
