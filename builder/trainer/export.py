@@ -87,10 +87,8 @@ def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
     manifest = load_manifest(run, iteration)
     if "pairs" not in manifest.get("tables", {}):
         raise PsrError(f"iteration {iteration} has no pairs yet; run `psr pairs --run {root} --iter {iteration}` first")
-    from builder.prompts import ChatRenderer
-
     model = run.model_path(iteration)
-    renderer = ChatRenderer(model)
+    renderer = _renderer(model, iteration)
     pairs = read_table(run, "pairs", iteration).to_pylist()
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
     lineage = {"source": {"table": "pairs", "iteration": iteration, "files": manifest["tables"]["pairs"]["files"]},
@@ -151,13 +149,13 @@ def _keep_token_prefix(rows: list[dict], tokenizer) -> tuple[list[dict], int]:
 def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
     if not is_sealed(run, 0):
         raise PsrError(f"iteration 0 is not sealed; run `psr init-data --run {run.root}` first")
-    from builder.prompts import ChatRenderer, load_template
+    from builder.prompts import load_template
     from builder.sft import sft_rows
 
     ift = [r for r in read_table(run, "ift", 0).to_pylist() if r["split"] == "train"]
     eft = [r for r in read_table(run, "eft", 0).to_pylist() if r["split"] == "train"]
     model = run.model_path(0)
-    renderer = ChatRenderer(model)
+    renderer = _renderer(model, 0)
     rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(run.config.prompts.reasoning),
                     judge_tmpl=load_template(run.config.prompts.judge))
     keep = [r for r in rows if all(seg["text"].strip() for seg in r["segments"])]
@@ -167,6 +165,18 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
                           "files": {t: files.get(t, {}).get("files", {}) for t in ("ift", "eft")}},
                "tokenizer": model, "prompts": run.config.prompts.model_dump()}
     return keep, dropped, lineage
+
+
+def _renderer(model: str, iteration: int):
+    """The chat renderer (tokenizer) of M(N): its chat template and EOS text shape the export."""
+    from builder.prompts import ChatRenderer
+
+    if Path(model).is_absolute() and not Path(model).exists():
+        raise PsrError(f"M{iteration} not found at {model}; the export renders with its tokenizer, so make M{iteration} first")
+    try:
+        return ChatRenderer(model)
+    except (OSError, ValueError) as exc:
+        raise PsrError(f"cannot load the tokenizer of M{iteration} ({model}): {str(exc).splitlines()[0]}") from None
 
 
 def content_sha256(rows: list[dict]) -> str:
