@@ -44,6 +44,10 @@ def test_real_axolotl_dpo_step_writes_loadable_m2(tmp_path, tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(m2)
     tok = AutoTokenizer.from_pretrained(m2)
     assert model.config.num_hidden_layers == 4 and tok.eos_token == "<|im_end|>"
+    import json
+
+    lineage = json.loads((run.trainer_dir(1) / "trained.json").read_text())
+    assert lineage["data"]["path"].endswith("iteration=1/pairs.parquet") and "weights_sha256" in lineage["model"]
     log = (run.trainer_dir(1) / "train.log").read_text()
     assert "builder.trainer.eos_dpo: TRL EOS append disabled" in log and "max-steps" in log.splitlines()[0]
     # idempotent: M2 exists and loads, so a rerun does no work and touches nothing

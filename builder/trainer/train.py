@@ -62,7 +62,30 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     problem = model_problem(out)
     if problem:
         raise PsrError(f"axolotl train finished but M{iteration + 1} is not usable: {problem}; see {log}")
+    _write_lineage(run, iteration, cfg, cmd, seconds)
     return TrainResult(out, "trained", seconds, log)
+
+
+def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float) -> None:
+    """RUN/trainer/iteration=N/trained.json: what M(N+1) was trained from, beside the data."""
+    import json
+
+    from builder.store.lineage import model_fingerprint, sha256_file
+    from builder.trainer.export import export_path
+
+    data = export_path(run, iteration)
+    record = {
+        "model": model_fingerprint(str(output_model(run, iteration))),
+        "base_model": model_fingerprint(run.model_path(iteration)),
+        "config": {"path": str(cfg), "sha256": sha256_file(cfg)},
+        "data": {"path": str(data), "sha256": sha256_file(data)},
+        "command": cmd, "wall_seconds": round(seconds, 1),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    path = run.trainer_dir(iteration) / "trained.json"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
 
 
 def _current_config(run: Run, iteration: int) -> Path:
