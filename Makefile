@@ -15,7 +15,7 @@ TRAINER_VENV := .venv-axolotl
 PSR := $(VENV)/bin/psr
 PYTEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup trainer test test-fast init iter clean-run help
+.PHONY: setup trainer test test-fast init iter0 iter help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -43,14 +43,21 @@ test: setup trainer
 test-fast: setup
 	$(PYTEST_ENV) $(VENV)/bin/pytest -q -m "not slow"
 
-# Iteration 0: M0 -> M1 by SFT on IFT + EFT. Every step skips work already done.
+# Iteration 0: M0 -> M1 by SFT on IFT + EFT (skipped when the config gives models.M1).
+# Every step skips work already done, so re-running continues where it stopped.
 init: setup trainer
 	@test -f $(RUN)/run.yaml || $(PSR) init $(RUN) --preset $(PRESET)
-	$(PSR) model tiny --run $(RUN) --if-preset
+	@if $(VENV)/bin/python -c "import sys; from builder.store import Run; sys.exit(0 if Run.open('$(RUN)').config.models.M1 else 1)"; \
+	 then echo "models.M1 is given in $(RUN)/run.yaml: iteration 0 skipped"; \
+	 else $(MAKE) --no-print-directory iter0 RUN=$(RUN); fi
+
+iter0:
+	$(PSR) model tiny $(RUN)/models/M0 --run $(RUN)
 	$(PSR) init-data --run $(RUN)
 	$(PSR) export --run $(RUN) --iter 0
 	$(PSR) config --run $(RUN) --iter 0
 	$(PSR) train --run $(RUN) --iter 0
+	$(PSR) eval --run $(RUN) --iter 1 --if-needed
 
 # Iteration N: problems -> generate -> seal -> pairs -> export -> config -> train -> eval.
 iter: setup trainer

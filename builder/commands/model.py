@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from builder.commands.options import say
@@ -20,11 +22,29 @@ def model():
 @click.option("--heads", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--intermediate", default=352, show_default=True, type=click.IntRange(min=8))
 @click.option("--seed", default=0, show_default=True, type=int)
-def tiny(out_dir, task, layers, hidden, heads, intermediate, seed):
+@click.option("--run", "run_dir", type=click.Path(file_okay=False),
+              help="Take task, sizes and seed from this run's config (models.tiny); do nothing when the run does "
+                   "not build a tiny M0 or OUT_DIR already holds a model (what `make init` uses).")
+def tiny(out_dir, task, layers, hidden, heads, intermediate, seed, run_dir):
     """Train a BPE tokenizer on the task's texts and build a random-weight tiny Qwen2 model.
 
-    Example: psr model tiny runs/demo/models/M0 --task arithmetic
+    \b
+    Examples:
+      psr model tiny runs/demo/models/M0 --task arithmetic
+      psr model tiny runs/demo/models/M0 --run runs/demo
     """
+    if run_dir:
+        from builder.store import Run
+
+        run = Run.open(run_dir)
+        if not run.config.models.build_tiny:
+            say(f"run {run.root} does not build a tiny M0 (M0 = {run.config.models.M0}); nothing to do")
+            return
+        if (Path(out_dir) / "config.json").exists():
+            say(f"{out_dir} already holds a model; nothing to do")
+            return
+        t = run.config.models.tiny
+        task, layers, hidden, heads, intermediate, seed = run.config.task, t.layers, t.hidden, t.heads, t.intermediate, run.config.seed
     if hidden % heads:
         raise click.BadParameter(f"--hidden {hidden} must be a multiple of --heads {heads}", param_hint="--hidden")
     from builder.models.tiny import build_tiny_model
