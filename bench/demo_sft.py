@@ -170,7 +170,7 @@ def main() -> None:
     work.mkdir(parents=True)
     task = get_task("arithmetic", **recipe["task_options"])
     t0 = time.time()
-    m0 = build_tiny_model(work / "M0", seed=args.seed, **recipe["model"])
+    m0 = build_tiny_model(work / "M0", seed=args.seed, task_options=recipe["task_options"], **recipe["model"])
     t_model = time.time() - t0
     n_rows = build_data(task, ChatRenderer(str(m0)), recipe["data"], args.seed, work / "sft.jsonl")
     t_data = time.time() - t0 - t_model

@@ -38,11 +38,11 @@ def qwen2_pipeline_tokenizer():
     return tok
 
 
-def task_corpus(task_name: str, seed: int, n: int = 1000) -> list[str]:
+def task_corpus(task_name: str, seed: int, n: int = 1000, task_options: dict | None = None) -> list[str]:
     """Texts the tokenizer learns its merges from: problems, solutions, judge texts, templates."""
     from builder.tasks import get_task
 
-    task = get_task(task_name)
+    task = get_task(task_name, **(task_options or {}))
     texts = [_template_text(task.reasoning_template), _template_text(task.judge_template), "user\nassistant\n"]
     for row in task.ift_examples("train", n, seed):
         texts += [row["problem"], row["solution"]]
@@ -73,14 +73,14 @@ def train_tokenizer(texts: list[str], vocab_size: int):
 
 def build_tiny_model(out_dir, task: str = "arithmetic", seed: int = 0, layers: int = 4, hidden: int = 128,
                      heads: int = 4, intermediate: int = 352, vocab_size: int = 384,
-                     max_positions: int = 512) -> Path:
+                     max_positions: int = 512, task_options: dict | None = None) -> Path:
     """Write tokenizer + random-weight Qwen2 model (tied embeddings) to out_dir; returns the path."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tok = train_tokenizer(task_corpus(task, seed), vocab_size)
+    tok = train_tokenizer(task_corpus(task, seed, task_options=task_options), vocab_size)
     eos, pad = tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")
     config = Qwen2Config(
         vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
