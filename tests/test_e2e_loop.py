@@ -109,3 +109,29 @@ def test_rerun_does_no_work(looped_run):
     out = again.stdout + again.stderr
     assert "Starting trainer" not in out and "computed" not in out
     assert out.count("nothing to do") >= 6
+
+
+@pytest.mark.slow
+def test_report_and_hub_folder_of_the_demo_run(looped_run, tmp_path):
+    """The report and the Hub dry-run folder work on what the loop produced."""
+    import datasets
+    import duckdb
+
+    run, _ = looped_run
+    out = tmp_path / "report"
+    res = invoke("report", "--run", run, "--out", out, "--format", "json")
+    assert res.exit_code == 0, res.output
+    sections = json.loads((out / "report.json").read_text())["sections"]
+    con = duckdb.connect()
+    truth = dict(con.sql(f"SELECT iteration, count(*) FROM read_parquet('{run}/data/pairs/*/*.parquet') "
+                         "GROUP BY iteration").fetchall())
+    assert {v["iteration"]: v["pairs"] for v in sections["volume"]} == truth
+    assert sorted({e["iteration"] for e in sections["evals"]}) == [1, 2, 3]
+
+    folder = tmp_path / "hub"
+    res = invoke("push", "--run", run, "--repo", "demo-org/psr-demo", "--dry-run", folder)
+    assert res.exit_code == 0, res.output
+    pairs = datasets.load_dataset(str(folder), "pairs", split="iter1")
+    assert pairs.num_rows == con.sql(
+        f"SELECT count(*) FROM read_parquet('{run}/data/pairs/iteration=1/*.parquet')").fetchall()[0][0]
+    assert datasets.load_dataset(str(folder), "ift", split="iter0").num_rows > 0
