@@ -93,3 +93,16 @@ def test_model_paths(tmp_path):
     assert run.model_path(3) == str(run.root / "models" / "M3")
     run = init_run(tmp_path / "q", "qwen2.5-math-7b", ["models.M1=/ckpt/m1"])
     assert run.model_path(0) == "Qwen/Qwen2.5-Math-7B" and run.model_path(1) == "/ckpt/m1"
+
+
+def test_model_tiny_from_run_skips_when_not_wanted_or_built(tmp_path):
+    invoke("init", tmp_path / "q", "--preset", "qwen2.5-math-7b")
+    res = invoke("model", "tiny", tmp_path / "q" / "models" / "M0", "--run", tmp_path / "q")
+    assert res.exit_code == 0 and "does not build a tiny M0" in res.output
+    assert not (tmp_path / "q" / "models").exists()
+    invoke("init", tmp_path / "d", "--preset", "demo")
+    out = tmp_path / "d" / "models" / "M0"
+    out.mkdir(parents=True)
+    (out / "config.json").write_text("{}")
+    res = invoke("model", "tiny", out, "--run", tmp_path / "d")
+    assert res.exit_code == 0 and "already holds a model" in res.output

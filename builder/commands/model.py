@@ -44,13 +44,16 @@ def tiny(out_dir, task, layers, hidden, heads, intermediate, seed, run_dir):
             say(f"{out_dir} already holds a model; nothing to do")
             return
         t = run.config.models.tiny
+        task_options = run.config.task_options
         task, layers, hidden, heads, intermediate, seed = run.config.task, t.layers, t.hidden, t.heads, t.intermediate, run.config.seed
+    else:
+        task_options = None
     if hidden % heads:
         raise click.BadParameter(f"--hidden {hidden} must be a multiple of --heads {heads}", param_hint="--hidden")
     from builder.models.tiny import build_tiny_model
 
     path = build_tiny_model(out_dir, task=task, seed=seed, layers=layers, hidden=hidden, heads=heads,
-                            intermediate=intermediate)
+                            intermediate=intermediate, task_options=task_options)
     say(f"tiny model ({layers} layers, hidden {hidden}) for task {task} written to {path}")
 
 
