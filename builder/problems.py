@@ -75,9 +75,9 @@ def normalize_row(row: dict, fields: dict, origin: str, i: int) -> dict:
     if answer is not None:
         answer = gold_answer(answer)
     elif isinstance(row.get("solution"), str):
-        from builder.steps import extract_boxed
+        from builder.tasks.grading import math_gold
 
-        answer = extract_boxed(row["solution"])
+        answer = math_gold(row["solution"])
     used = {"problem", "answer"} | set(fields.values())
     meta = {k: v for k, v in row.items() if k not in used and _jsonable(v)}
     meta["row"] = i
@@ -85,14 +85,10 @@ def normalize_row(row: dict, fields: dict, origin: str, i: int) -> dict:
 
 
 def gold_answer(text: str) -> str:
-    """GSM8K golds end with '#### N'; MATH-style golds may be a \\boxed{} solution."""
-    if "####" in text:
-        return text.rsplit("####", 1)[1].strip().replace(",", "")
-    if "\\boxed" in text:
-        from builder.steps import extract_boxed
+    """GSM8K golds end with '#### N'; MATH-style golds may be a \\boxed{} solution; else the text."""
+    from builder.tasks.grading import gsm8k_gold, math_gold
 
-        return extract_boxed(text) or text.strip()
-    return text.strip()
+    return gsm8k_gold(text) or math_gold(text) or text.strip()
 
 
 def _jsonable(v) -> bool:
