@@ -92,7 +92,7 @@ def extract_pairs(trees: list[dict], nodes: list[dict], problems: dict[str, str]
     candidates = candidate_pairs(nodes, strategy_of)
     for chosen, rejected in candidates:
         tree = tree_of[chosen["tree_id"]]
-        prefix = _prefix(by_id, chosen["parent_id"])
+        prefix = path_texts(by_id, chosen["parent_id"])
         prompt = prompt_for(problems[tree["problem_id"]], prefix)
         margin = _margin(chosen, rejected, tree["strategy"])
         failed = gate(chosen["text"], rejected["text"], margin, prompt, cfg)
@@ -103,8 +103,9 @@ def extract_pairs(trees: list[dict], nodes: list[dict], problems: dict[str, str]
     return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped}
 
 
-def _prefix(by_id: dict, parent_id: str) -> list[str]:
-    out, node = [], by_id[parent_id]
+def path_texts(by_id: dict, node_id: str) -> list[str]:
+    """Step texts from the root down to node_id (node rows keyed by node_id)."""
+    out, node = [], by_id[node_id]
     while node["parent_id"] is not None:
         out.append(node["text"])
         node = by_id[node["parent_id"]]

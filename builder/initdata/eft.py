@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from builder.errors import NotImplementedYet, PsrError
 from builder.initdata.rollouts import Candidate, RolloutConfig, score_candidates
+from builder.pairs import path_texts
 from builder.steps import parse_verdict
 
 OUTCOMES = ("unparseable", "inconsistent", "disagrees_with_scorer", "kept")
@@ -55,14 +56,6 @@ def sibling_sites(nodes: list[dict]) -> list[dict]:
         sites.append({"tree_id": children[0]["tree_id"], "parent_id": parent_id, "prefix": path_texts(by_id, parent_id),
                       "children": sorted(children, key=lambda n: n["candidate_index"])})
     return sites
-
-
-def path_texts(by_id: dict, node_id: str) -> list[str]:
-    out, node = [], by_id[node_id]
-    while node["parent_id"] is not None:
-        out.append(node["text"])
-        node = by_id[node["parent_id"]]
-    return out[::-1]
 
 
 def pick_pair(texts: list[str], scores: list[float], min_margin: float) -> tuple[str, int | None, int | None]:
