@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.analysis.plots import PLOTS, write_plots
-from builder.analysis.report import JUDGE_EVAL, SECTIONS
+from builder.analysis.sections import JUDGE_EVAL, SECTIONS
 
 LONG_SECTIONS = {"evals", "judge_eval"}
 

@@ -1,0 +1,22 @@
+"""The report's sections, in report order: what `build_report` computes and the renderers print.
+
+Its own module so the report builder and the Markdown renderer both read it without importing
+each other.
+"""
+
+from __future__ import annotations
+
+# (section, SQL file in builder/sql/, title) in report order.
+SECTIONS = (
+    ("volume", "volume", "Volume"),
+    ("judge_consistency", "judge_consistency", "Judge consistency"),
+    ("judge_truth", "judge_truth", "Judge vs step correctness"),
+    ("pairs_truth", "pairs_truth", "Training pairs vs step correctness"),
+    ("outcome", "outcome", "Outcome of the search (accepted path vs gold)"),
+    ("drift", "drift", "Drift: steps per solution and step length"),
+    ("evals", "evals", "Held-out evaluation (psr eval)"),
+)
+# Not SQL: the figures `psr eval-judge --save` wrote to RUN/eval/judge-M<N>-*.json.
+JUDGE_EVAL = ("judge_eval", "Judge accuracy on labeled pairs (psr eval-judge --save)")
+JUDGE_EVAL_KEYS = ("iteration", "pairs_source", "pairs", "accuracy", "both_orders_accuracy", "swap_consistency",
+                   "first_position_rate", "unparseable_rate")
