@@ -31,7 +31,7 @@ def init_data(ctx, run_dir):
     if not run_dir:
         raise click.UsageError("Missing option '--run' (or set PSR_RUN).")
     from builder.store import Run
-    from builder.trainer.initdata import write_from_task
+    from builder.initdata.tables import write_from_task
 
     run = Run.open(run_dir)
     _report(run, write_from_task(run), f"task {run.config.task}")
@@ -48,7 +48,7 @@ def import_cmd(run_dir, ift_file, eft_file):
     from pathlib import Path
 
     from builder.store import Run
-    from builder.trainer.initdata import import_files
+    from builder.initdata.tables import import_files
 
     run = Run.open(run_dir)
     _report(run, import_files(run, Path(ift_file), Path(eft_file)), "imported")

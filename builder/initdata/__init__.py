@@ -5,4 +5,5 @@ eft.py: the policy's step-wise search yields candidate steps, rollouts score the
 judges best vs worst in both orders; pairs pass only the paper's two filters.
 rollouts.py: Monte Carlo scores (share of rollouts reaching the gold answer).
 teacher.py: ENGINE_SPEC parsing and the teacher's chat-rendered prompts. jobs.py: resumable chunks.
+tables.py: the ift and eft table rows, written from the task plugin or imported from user files.
 """

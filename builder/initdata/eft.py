@@ -110,7 +110,7 @@ def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templ
 def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source, counts):
     from builder.prompts import judge_message
     from builder.tasks.base import hash_split
-    from builder.trainer.initdata import eft_rows
+    from builder.initdata.tables import eft_rows
 
     messages = []
     for s, best, worst in pairs:

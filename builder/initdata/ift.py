@@ -116,7 +116,7 @@ def source_items(source: str, split: str, fields: dict, limit: int | None) -> tu
 def segment_chunk(items: list[dict], teacher, template: str, max_tokens: int, seed: int, source: str):
     """(ift rows, rejection log, counts) of one chunk: one batched teacher call."""
     from builder.prompts import segment_message
-    from builder.trainer.initdata import ift_rows
+    from builder.initdata.tables import ift_rows
 
     ask = [it for it in items if extract_boxed(it["solution"]) is not None]
     answers = dict(zip((it["id"] for it in ask), teacher.ask(
