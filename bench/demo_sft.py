@@ -41,7 +41,7 @@ def load_recipe(path: str | None) -> dict:
 
 def build_data(task, renderer, data: dict, seed: int, out: Path) -> int:
     from builder.prompts import load_template
-    from builder.sft import sft_rows
+    from builder.trainer.sft import sft_rows
 
     ift = task.ift_examples("train", data.get("n_ift", 9000), seed)
     eft = task.eft_examples("train", data.get("n_eft", 27000), seed)  # 75 % judge: the judge learns last

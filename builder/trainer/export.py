@@ -3,7 +3,7 @@
 Iteration N >= 1: RUN/trainer/iteration=N/pairs.parquet with exactly `prompt, chosen, rejected`
 (Axolotl `rl: dpo` with no `type:` uses them verbatim), from the pairs table of the sealed iteration.
 Iteration 0: RUN/trainer/iteration=0/sft.parquet, Axolotl `input_output` rows built by
-builder.sft from the train split of the ift and eft tables.
+builder.trainer.sft from the train split of the ift and eft tables.
 
 EOS policy (shared/docs/FORMATS.md): a terminal step (is_final_step for chosen, rejected_terminal
 for rejected) ends with the model's EOS text; an intermediate step carries none. The trainer
@@ -150,7 +150,7 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
     if not is_sealed(run, 0):
         raise PsrError(f"iteration 0 is not sealed; run `psr init-data --run {run.root}` first")
     from builder.prompts import load_template
-    from builder.sft import sft_rows
+    from builder.trainer.sft import sft_rows
 
     ift = [r for r in read_table(run, "ift", 0).to_pylist() if r["split"] == "train"]
     eft = [r for r in read_table(run, "eft", 0).to_pylist() if r["split"] == "train"]
