@@ -81,8 +81,7 @@ def generate(run_root: Path, rows: int, iterations: int, parts: int, seed: int) 
 
 
 def time_queries(run_root: Path, threads: int | None) -> dict:
-    from builder.analysis.queries import rows as query_rows
-    from builder.query import connect
+    from builder.query import connect, rows as query_rows
     from builder.store import Run
 
     db = connect(Run.open(run_root), threads=threads)

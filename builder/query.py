@@ -1,16 +1,23 @@
-"""DuckDB over a run: one view per table spanning every iteration's Parquet parts.
+"""DuckDB over a run: one view per table spanning every iteration's Parquet parts, and the report's
+SQL files (builder/sql/*.sql) run over those views.
 
 `open_run(path).sql("SELECT ...")` returns a DuckDB relation; `view_statements(run)` gives the
-CREATE VIEW statements users can paste into the DuckDB CLI.
+CREATE VIEW statements users can paste into the DuckDB CLI. The SQL files are plain DuckDB
+SELECTs over the views (problems, trees, nodes, judgments, pairs, evals), so users can read them
+and run them with `psr sql "$(cat FILE)"`; `rows(db, name)` runs one by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from builder import schemas
+from builder.errors import PsrError
 from builder.store import Run, part_paths
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
 def _sql_str(text: str) -> str:
@@ -61,3 +68,26 @@ def connect(run: Run, threads: int | None = None) -> RunDB:
 def open_run(path: str | Path) -> RunDB:
     """Python API: DuckDB views over a run directory, e.g. `open_run('runs/demo').sql('...')`."""
     return connect(Run.open(path))
+
+
+@cache
+def load_sql(name: str) -> str:
+    path = SQL_DIR / f"{name}.sql"
+    if not path.exists():
+        raise PsrError(f"report query '{name}' not found (expected {path})")
+    return path.read_text()
+
+
+def rows(db: RunDB, name: str) -> list[dict]:
+    """Run one SQL file of builder/sql/ by name; rows as dicts of plain Python values (floats, ints, strings)."""
+    rel = db.sql(load_sql(name).rstrip().rstrip(";"))
+    cols = rel.columns
+    return [dict(zip(cols, (_plain(v) for v in row))) for row in rel.fetchall()]
+
+
+def _plain(value):
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    return value

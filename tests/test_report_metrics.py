@@ -8,8 +8,7 @@ import random
 
 import pytest
 
-from builder.analysis.queries import rows
-from builder.query import connect
+from builder.query import connect, rows
 from builder.store import write_table
 from tests.helpers import make_run
 from tests.report_rows import EXPECTED_IT1, T1, build_two_iteration_run, judgment_rows

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builder.analysis.queries import rows
 from builder.analysis.sections import JUDGE_EVAL, JUDGE_EVAL_KEYS, SECTIONS
+from builder.query import connect, rows
 from builder.store import Run
 
 REPORT_VERSION = 1
@@ -19,8 +19,6 @@ REPORT_VERSION = 1
 
 def build_report(run: Run, threads: int | None = None) -> dict:
     """Every section's rows, the SQL file each came from, and notes on how figures were computed."""
-    from builder.query import connect
-
     db = connect(run, threads=threads)
     notes, queries, sections = [], {}, {}
     try:
