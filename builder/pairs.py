@@ -139,10 +139,8 @@ def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     manifest = require_sealed(run, iteration, "psr pairs")
     if "pairs" in manifest["tables"] and not force:
         return PairsReport(iteration, already=True, gates=manifest.get("derived", {}).get("pairs", {}).get("gates", {}))
-    from builder.search.iteration import model_for
-
     removed = clear_tables(run, iteration, ["pairs"])
-    renderer = ChatRenderer(model_for(run, iteration))
+    renderer = ChatRenderer(run.require_model(iteration))
     template = load_template(run.config.prompts.reasoning)
     problems = {r["problem_id"]: r["problem"] for r in read_table(run, "problems", iteration).to_pylist()}
     rows, gates = extract_pairs(

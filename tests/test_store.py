@@ -142,3 +142,17 @@ def test_clear_tables_reports_removed(tmp_path):
     removed = clear_tables(run, 1, ["problems", "nodes"])
     assert [p.name for p in removed] == ["part-a.parquet"]
     assert not run.table_dir("problems", 1).exists()
+
+
+def test_require_model_is_the_one_existence_check(tmp_path):
+    from builder.errors import PsrError
+
+    run = make_run(tmp_path, "demo", "models.M0=Qwen/Qwen2.5-0.5B-Instruct")
+    assert run.require_model(0) == "Qwen/Qwen2.5-0.5B-Instruct"  # a Hub id is the engine's to resolve
+    with pytest.raises(PsrError, match=r"model M2 not found at .*models/M2; build it with `psr train --run .* --iter 1`"):
+        run.require_model(2)
+    (run.models_dir() / "M2").mkdir(parents=True)  # a folder without config.json is not a model yet
+    with pytest.raises(PsrError, match="model M2 not found"):
+        run.require_model(2)
+    (run.models_dir() / "M2" / "config.json").write_text("{}")
+    assert run.require_model(2) == str(run.models_dir() / "M2")

@@ -35,14 +35,14 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
       psr eval --run runs/q7b --iter 1 --bench gsm8k_test.jsonl --bench math500.jsonl
     """
     from builder.analysis.eval import existing, load_benchmark, evaluate
-    from builder.analysis.models import load_model, require_model
+    from builder.analysis.models import load_model
     from builder.problems import parse_fields
     from builder.store import Run
 
     run = Run.open(run_dir)
     benches = benches or tuple(run.config.eval.benchmarks)
     modes = modes or tuple(run.config.eval.modes)
-    require_model(run, iteration)
+    run.require_model(iteration)
     field_map = parse_fields(list(fields))
     loaded = None
     for bench_ref in benches:

@@ -12,7 +12,6 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from builder.errors import PsrError
 from builder.search import chunks
@@ -56,13 +55,6 @@ def make_checker(run, problems: list[dict]):
         name = next(iter(sources))[5:]
         return get_task(name, **(run.config.task_options if name == run.config.task else {}))
     return AnswerChecker()
-
-
-def model_for(run, iteration: int) -> str:
-    model = run.model_path(iteration)
-    if Path(model).is_absolute() and not Path(model).exists():
-        raise PsrError(f"model M{iteration} not found at {model}: train it first (or set models.M{iteration} in run.yaml)")
-    return model
 
 
 def discard(run, iteration: int) -> list:
@@ -123,7 +115,7 @@ def _compute(run, iteration, plan, by_id, todo, report, progress, engine) -> Non
     from builder.engines import load_engine
     from builder.prompts import ChatRenderer
 
-    model = model_for(run, iteration)
+    model = run.require_model(iteration)
     if engine is None:
         engine = load_engine(run.config.engine.name, model, run.config.engine.settings())
     renderer = ChatRenderer(model)

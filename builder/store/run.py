@@ -61,6 +61,21 @@ class Run:
             return self._resolve(self.config.models.M1)
         return str(self.models_dir() / f"M{n}")
 
+    def require_model(self, n: int) -> str:
+        """M(n)'s path (or Hub id), with a one-line error naming the command that builds a missing local one.
+
+        The one "does M(n) exist" check: a local model exists when its folder has a config.json.
+        """
+        model = self.model_path(n)
+        p = Path(model)
+        if p.is_absolute() and not (p / "config.json").is_file():
+            if n == 0:
+                how = f"`psr model tiny {p}` (or set models.M0 in run.yaml)"
+            else:
+                how = f"`psr train --run {self.root} --iter {n - 1}`" + (" (or set models.M1 in run.yaml)" if n == 1 else "")
+            raise PsrError(f"model M{n} not found at {p}; build it with {how}")
+        return model
+
     def _resolve(self, ref: str) -> str:
         """A relative path that exists (or looks local) is taken relative to the run dir; else a Hub id."""
         p = Path(ref)

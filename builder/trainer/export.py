@@ -87,7 +87,7 @@ def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
     manifest = load_manifest(run, iteration)
     if "pairs" not in manifest.get("tables", {}):
         raise PsrError(f"iteration {iteration} has no pairs yet; run `psr pairs --run {root} --iter {iteration}` first")
-    model = run.model_path(iteration)
+    model = run.require_model(iteration)
     renderer = _renderer(model, iteration)
     pairs = read_table(run, "pairs", iteration).to_pylist()
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
@@ -154,7 +154,7 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
 
     ift = [r for r in read_table(run, "ift", 0).to_pylist() if r["split"] == "train"]
     eft = [r for r in read_table(run, "eft", 0).to_pylist() if r["split"] == "train"]
-    model = run.model_path(0)
+    model = run.require_model(0)
     renderer = _renderer(model, 0)
     rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(run.config.prompts.reasoning),
                     judge_tmpl=load_template(run.config.prompts.judge))
@@ -171,8 +171,6 @@ def _renderer(model: str, iteration: int):
     """The chat renderer (tokenizer) of M(N): its chat template and EOS text shape the export."""
     from builder.prompts import ChatRenderer
 
-    if Path(model).is_absolute() and not Path(model).exists():
-        raise PsrError(f"M{iteration} not found at {model}; the export renders with its tokenizer, so make M{iteration} first")
     try:
         return ChatRenderer(model)
     except (OSError, ValueError) as exc:

@@ -95,11 +95,7 @@ def _current_config(run: Run, iteration: int) -> Path:
         raise PsrError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")
     if path.read_text() != render_text(render_config(run, iteration), iteration):
         raise PsrError(f"{path} is out of date with run.yaml or the templates; {hint}")
-    base = run.model_path(iteration)
-    if Path(base).is_absolute() and not Path(base).exists():
-        before = (f"`psr train --run {run.root} --iter {iteration - 1}`" if iteration
-                  else "M0 (`psr model tiny` for the demo, or models.M0 in run.yaml)")
-        raise PsrError(f"base model M{iteration} not found at {base}; make it first: {before}")
+    run.require_model(iteration)  # the base model Axolotl starts from
     data = render_config(run, iteration)["datasets"][0]["path"]
     if not Path(data).exists():
         raise PsrError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}` first")
