@@ -59,14 +59,14 @@ def test_eval_greedy_and_search(run):
 
 
 def test_if_needed_skips_and_sealed_iteration_records_evals(run):
-    from builder.store import validate
+    from builder.store import check_sealed_files
 
     res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--limit", 3, "--if-needed")
     assert res.exit_code == 0 and "already done, skipped" in res.output
     seal(run, 0, [], {"test": True})
     res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--limit", 2)
     assert res.exit_code == 0, res.output
-    problems, checked = validate(run, 0)
+    problems, checked = check_sealed_files(run, 0)
     assert problems == [] and checked == 2  # both evals parts are in the manifest
 
 

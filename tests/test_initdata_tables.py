@@ -2,7 +2,7 @@
 
 import json
 
-from builder.store import is_sealed, load_manifest, read_table, validate
+from builder.store import check_sealed_files, is_sealed, load_manifest, read_table
 from tests.helpers import invoke, make_run
 
 SMALL = ("init_data.ift_train=20", "init_data.eft_train=16", "init_data.eft_test=8")
@@ -21,7 +21,7 @@ def test_init_data_from_task_seals_iteration0(tmp_path):
     assert not test_problems & {r["problem"] for r in eft if r["split"] == "train"}  # held out
     lineage = load_manifest(run, 0)["lineage"]
     assert lineage["task"] == "arithmetic" and lineage["seed"] == run.config.seed
-    assert validate(run, 0)[0] == []
+    assert check_sealed_files(run, 0)[0] == []
     files = sorted(run.data_dir.rglob("*"))
     mtimes = [p.stat().st_mtime_ns for p in files]
     again = invoke("init-data", "--run", run.root)

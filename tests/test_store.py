@@ -13,7 +13,7 @@ import pytest
 from builder import schemas
 from builder.errors import InputError, SealedError
 from builder.store import (
-    clear_tables, is_sealed, part_paths, read_table, record_table, require_unsealed, seal, validate, write_table,
+    check_sealed_files, clear_tables, is_sealed, part_paths, read_table, record_table, require_unsealed, seal, write_table,
 )
 from tests.helpers import invoke, make_run, problem_rows
 
@@ -94,19 +94,19 @@ def test_seal_force_and_validate(tmp_path):
     assert is_sealed(run, 1)
     with pytest.raises(SealedError, match="sealed; pass --force"):
         require_unsealed(run, 1, force=False, tables=["problems"])
-    assert validate(run) == ([], 1)
+    assert check_sealed_files(run) == ([], 1)
 
     # tampering is caught, naming the file
     path = part_paths(run, "problems", 1)[0]
     data = bytearray(path.read_bytes())
     data[-20] ^= 0xFF
     path.write_bytes(bytes(data))
-    problems, _ = validate(run)
+    problems, _ = check_sealed_files(run)
     assert len(problems) == 1 and str(path) in problems[0] and "sha256" in problems[0]
 
     # a missing file is caught
     path.unlink()
-    problems, _ = validate(run)
+    problems, _ = check_sealed_files(run)
     assert "missing" in problems[0] and path.name in problems[0]
 
     removed = require_unsealed(run, 1, force=True, tables=["problems"])
@@ -118,10 +118,10 @@ def test_validate_catches_extra_file_and_records_derived_tables(tmp_path):
     write_table(run, "problems", 1, "a", problem_rows(2))
     seal(run, 1, ["problems"], {})
     write_table(run, "pairs", 1, "all", [_row("pairs", 0)])
-    problems, _ = validate(run, 1)
+    problems, _ = check_sealed_files(run, 1)
     assert any("not in the manifest" in p for p in problems)
     record_table(run, 1, "pairs", {"kept": 1})
-    assert validate(run, 1)[0] == []
+    assert check_sealed_files(run, 1)[0] == []
     assert json.loads(run.manifest_path(1).read_text())["derived"]["pairs"] == {"kept": 1}
 
 

@@ -45,7 +45,7 @@ def config(run_dir, iteration, no_validate):
     from builder.store import Run
     from builder.trainer.env import find_env
     from builder.trainer.render import write_config
-    from builder.trainer.validate import is_validated, validate_file
+    from builder.trainer.axolotl_validate import is_validated, validate_with_axolotl
 
     run = Run.open(run_dir)
     if iteration == 0 and run.config.models.M1:
@@ -61,7 +61,7 @@ def config(run_dir, iteration, no_validate):
     elif is_validated(path, trainer):
         say(f"{state}: {path} (validated by Axolotl)")
     else:
-        res = validate_file(path, trainer, run.model_path(iteration))
+        res = validate_with_axolotl(path, trainer, run.model_path(iteration))
         note = "" if res.get("normalized") else "; normalize_config skipped: base model is not a local folder"
         say(f"{state}: {path} (valid for Axolotl {res.get('axolotl', '?')}{note})")
 

@@ -16,10 +16,10 @@ def validate(run_dir, iteration):
 
     Exits non-zero on any mismatch, naming the file.
     """
-    from builder.store import Run, validate as check
+    from builder.store import Run, check_sealed_files
 
     run = Run.open(run_dir)
-    problems, checked = check(run, iteration)
+    problems, checked = check_sealed_files(run, iteration)
     for p in problems:
         click.echo(p)
     if problems:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
-from builder.store import Run, load_manifest, validate
+from builder.store import Run, check_sealed_files, load_manifest
 from builder.store.manifest import sealed_iterations
 
 # Hub rule: ORG/NAME of letters, digits, '-', '_', '.'; no '--' or '..'; no leading/trailing '-' or '.'.
@@ -83,7 +83,7 @@ def build_folder(run: Run, iterations: list[int], out: Path, link: bool = False)
     """Copy (or hard-link) the sealed files of `iterations` into `out`; the card is written later."""
     layout = Layout()
     for n in iterations:
-        problems, _ = validate(run, n)
+        problems, _ = check_sealed_files(run, n)
         if problems:
             raise PsrError(f"iteration {n} does not match its manifest, not pushing: {problems[0]} (see `psr validate`)")
         manifest = load_manifest(run, n)

@@ -99,7 +99,7 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def validate(run: Run, iteration: int | None = None) -> tuple[list[str], int]:
+def check_sealed_files(run: Run, iteration: int | None = None) -> tuple[list[str], int]:
     """Check files against manifests: sha256, row counts, schema, unexpected files.
 
     Returns (problems, files_checked); an empty problem list means valid.
@@ -132,7 +132,7 @@ def _check_file(path: Path, table: str, meta: dict, schemas) -> list[str]:
         return [f"{path}: sha256 differs from the manifest (file changed after sealing)"]
     try:
         pf = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a validation failure
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a mismatch
         return [f"{path}: unreadable Parquet ({exc})"]
     out = []
     if pf.metadata.num_rows != meta["rows"]:

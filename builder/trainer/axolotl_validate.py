@@ -62,7 +62,7 @@ def is_validated(config: Path, trainer: TrainerEnv) -> bool:
     return sp.exists() and sp.read_text().strip() == stamp(config, trainer)
 
 
-def validate_file(config: Path, trainer: TrainerEnv, base_model: str, timeout: float = 300) -> dict:
+def validate_with_axolotl(config: Path, trainer: TrainerEnv, base_model: str, timeout: float = 300) -> dict:
     """Run Axolotl's validation on `config` in the trainer venv; raises PsrError with its message."""
     normalize = is_local_model(base_model)
     with tempfile.TemporaryDirectory() as tmp:
