@@ -28,7 +28,7 @@ def test_mcnemar_exact_binomial_tail():
     assert mcnemar_exact(10, 2) == mcnemar_exact(2, 10)
     assert mcnemar_exact(5, 5) == 1.0
     assert mcnemar_exact(0, 0) == 1.0
-    # 28 vs 92 (DEMO.md's oracle run): far below 0.05
+    # 28 vs 92 (the demo's oracle run): far below 0.05
     assert mcnemar_exact(28, 92) < 1e-8
     assert math.isclose(mcnemar_exact(0, 6), 2 / 64)
 

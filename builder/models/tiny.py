@@ -3,7 +3,7 @@
 The tokenizer is trained with exactly the pipeline `Qwen2Tokenizer` hard-codes (NFC, Qwen2's
 split regex, ByteLevel without its own regex): `AutoTokenizer` on a qwen2 folder rebuilds that
 pipeline from vocab and merges alone, so any other pre-tokenizer gives different ids after reload
-(docs/DEMO.md, pitfall). Qwen2's regex splits every digit into its own token, which the model
+(a pitfall: the model trains fine and then reads different ids once saved and loaded). Qwen2's regex splits every digit into its own token, which the model
 needs to learn column arithmetic.
 """
 

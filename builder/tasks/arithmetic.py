@@ -5,7 +5,7 @@ Every intermediate result stays within 0..max_value. The step checker knows the 
 tell whether a step's arithmetic is right and whether it carries the previous step's result.
 EFT examples pair the gold next step with a corrupted one, in both A/B orders, and the judgment
 recomputes the step before the verdict (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
-a verdict alone gave a tiny model too little signal to learn from (docs/DEMO.md).
+a verdict alone gave a tiny model too little signal to learn from (measured with bench/demo_sft.py).
 """
 
 from __future__ import annotations

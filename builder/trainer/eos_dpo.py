@@ -50,7 +50,7 @@ def check_trl_contract() -> None:
         raise EosPolicyError(
             f"TRL {trl.__version__}: DPOTrainer._prepare_dataset no longer matches the EOS append that "
             f"builder.trainer.eos_dpo disables (missing {missing}); re-check the EOS policy "
-            "(shared/docs/FORMATS.md) before training"
+            "(docs/training.md, builder/trainer/export.py) before training"
         )
 
 

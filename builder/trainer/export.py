@@ -5,7 +5,7 @@ Iteration N >= 1: RUN/trainer/iteration=N/pairs.parquet with exactly `prompt, ch
 Iteration 0: RUN/trainer/iteration=0/sft.parquet, Axolotl `input_output` rows built by
 builder.trainer.sft from the train split of the ift and eft tables.
 
-EOS policy (shared/docs/FORMATS.md): a terminal step (is_final_step for chosen, rejected_terminal
+EOS policy (docs/training.md): a terminal step (is_final_step for chosen, rejected_terminal
 for rejected) ends with the model's EOS text; an intermediate step carries none. The trainer
 (builder.trainer.eos_dpo) adds nothing on top, so this file is exactly what is trained on.
 
