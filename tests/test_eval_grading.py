@@ -82,6 +82,17 @@ def test_task_benchmark_uses_task_checker(run):
     assert part_name(b.name, "greedy") == "task_arithmetic-greedy"
 
 
+def test_task_benchmark_validation_split(run):
+    test = load_benchmark(run, "task", {}, 50)
+    val = load_benchmark(run, "task", {}, 50, split="validation")
+    assert val.name == "task:arithmetic@validation" and len(val.problems) == 50
+    assert load_benchmark(run, "task:arithmetic@validation", {}, 50).problems == val.problems
+    assert not {p["problem_id"] for p in val.problems} & {p["problem_id"] for p in test.problems}
+    assert part_name(val.name, "greedy") != part_name(test.name, "greedy")
+    with pytest.raises(InputError, match="task@dev.*split"):
+        load_benchmark(run, "task@dev", {}, 5)
+
+
 def test_judge_scores_by_hand():
     # Pairs in request order [better-as-A, better-as-B]:
     #   p1: A, B   right twice, consistent

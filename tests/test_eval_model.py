@@ -90,3 +90,13 @@ def test_eval_judge_both_orders(run, tmp_path):
         assert 0.0 <= got[key] <= 1.0
     saved = json.loads(next(out.glob("judge-M0-*.json")).read_text())
     assert saved == got
+
+
+def test_eval_on_the_validation_split_is_a_separate_benchmark(run):
+    res = invoke("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--limit", 2, "--split", "validation")
+    assert res.exit_code == 0, res.output
+    assert [(x["benchmark"], x["problems"]) for x in _json_lines(res.output)] == [("task:arithmetic@validation", 2)]
+    rows = read_table(run, "evals", 0).to_pylist()
+    val = {r["problem_id"] for r in rows if r["benchmark"] == "task:arithmetic@validation"}
+    test = {r["problem_id"] for r in rows if r["benchmark"] == "task:arithmetic"}
+    assert len(val) == 2 and test and not val & test

@@ -26,6 +26,19 @@ def test_splits_are_disjoint(arith):
     assert len(test) == 300 and not train & test and not train & other_seed
 
 
+def test_validation_is_carved_out_of_the_old_test_range(arith):
+    from builder.tasks.base import hash_split
+
+    train = {p["problem"] for p in arith.problems("train", 3000, seed=0)}
+    val = {p["problem"] for p in arith.problems("validation", 1000, seed=0)}
+    test = {p["problem"] for p in arith.problems("test", 1000, seed=0)}
+    assert len(val) == len(test) == 1000 and not val & test and not train & (val | test)
+    # train is exactly what it was before validation existed (the old two-way split), so models
+    # trained on it never saw a validation or test problem
+    assert all(hash_split(p, 0.1) == "train" for p in train)
+    assert all(hash_split(p, 0.1) == "test" for p in val | test)
+
+
 def test_problem_shape_respects_options():
     task = get_task("arithmetic", min_ops=2, max_ops=5, max_operand=9, max_value=30)
     for p in task.problems("train", 300, seed=0):
@@ -131,7 +144,9 @@ def test_bad_names_and_options():
     with pytest.raises(InputError, match="min_ops"):
         get_task("arithmetic", min_ops=4, max_ops=2)
     with pytest.raises(InputError, match="split"):
-        get_task("arithmetic").problems("validation", 3, 0)
+        get_task("arithmetic").problems("dev", 3, 0)
+    with pytest.raises(InputError, match="validation_share"):
+        get_task("arithmetic", test_share=0.1, validation_share=0.1)
 
 
 def test_reasoning_gym_task_gives_problems_and_checks_answers():

@@ -1,6 +1,7 @@
 """`psr eval`: M(N) solves held-out problems step by step; rows go to the evals table.
 
-Benchmarks: "task" (the run task's test split), "task:NAME", a file, or a Hugging Face dataset id
+Benchmarks: "task" (the run task's test split), "task:NAME", "task:NAME@validation" (another split
+of the task: choose settings on validation, report on test), a file, or a Hugging Face dataset id
 (GSM8K-style question/answer with '#### N', MATH-style problem/solution with \\boxed{}; --field maps
 other column names). Modes: greedy (one greedy step at a time: the search with width 1, temperature
 0, no judging) and search (the tournament with the run's width: best of w per step by
@@ -54,11 +55,12 @@ def part_name(benchmark: str, mode: str) -> str:
 def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | None, split: str = HUB_SPLIT) -> Benchmark:
     from builder.problems import problem_id
 
-    if bench == "task" or bench.startswith("task:"):
-        name = run.config.task if bench == "task" else bench.split(":", 1)[1]
+    if bench == "task" or bench.startswith(("task:", "task@")):
+        name, task_split = task_ref(run, bench, split)
         task = _task(run, name)
-        rows = task.problems("test", limit or run.config.eval.limit or 200, run.config.seed)
-        checker, label, dropped = task, f"task:{name}", 0
+        rows = task.problems(task_split, limit or run.config.eval.limit or 200, run.config.seed)
+        checker, dropped = task, 0
+        label = f"task:{name}" if task_split == "test" else f"task:{name}@{task_split}"
     else:
         rows, label = _file_or_hub_rows(bench, fields, split)
         from builder.search import AnswerChecker
@@ -75,6 +77,21 @@ def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | No
             seen.add(pid)
             problems.append({"problem_id": pid, "problem": r["problem"], "answer": r.get("answer")})
     return Benchmark(label, problems[:limit] if limit else problems, checker, dropped)
+
+
+def task_ref(run: Run, bench: str, split: str = HUB_SPLIT) -> tuple[str, str]:
+    """(task name, split) of a task benchmark: `task`, `task:NAME`, either with `@SPLIT`; else --split.
+
+    The test split keeps the plain name `task:NAME`, so earlier evals rows stay comparable.
+    """
+    from builder.tasks.base import SPLITS
+
+    ref, _, at = bench.partition("@")
+    name = run.config.task if ref == "task" else ref.split(":", 1)[1]
+    task_split = at or split
+    if task_split not in SPLITS:
+        raise InputError(f"benchmark {bench}: unknown task split {task_split!r} (use {', '.join(SPLITS)})")
+    return name, task_split
 
 
 def _task(run: Run, name: str):

@@ -13,14 +13,17 @@ from builder.commands.options import iter_option, run_option, say
 @run_option
 @iter_option
 @click.option("--bench", "benches", multiple=True,
-              help="Benchmark: task (the task's test split), task:NAME, a file or a Hub id (repeatable). "
+              help="Benchmark: task (the task's test split), task:NAME, task@validation (a task split), "
+                   "a file or a Hub id (repeatable). "
                    "Default: eval.benchmarks in run.yaml.")
 @click.option("--mode", "modes", multiple=True, type=click.Choice(["greedy", "search"]),
               help="greedy: one greedy step at a time; search: best of w per step by self-judging "
                    "(repeatable). Default: eval.modes in run.yaml.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most K problems per benchmark (default: eval.limit).")
 @click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Column mapping for files/Hub (problem=..., answer=...).")
-@click.option("--split", default="test", show_default=True, help="Split of a Hugging Face benchmark.")
+@click.option("--split", default="test", show_default=True,
+              help="Split of a Hugging Face benchmark, or of a task benchmark without @SPLIT "
+                   "(train, validation, test).")
 @click.option("--if-needed", is_flag=True, help="Skip a benchmark/mode whose evals for iteration N already exist.")
 def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed):
     """Solve held-out problems with M(N) step by step and grade them; rows go to the evals table.
@@ -31,6 +34,7 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
     \b
     Examples:
       psr eval --run runs/demo --iter 1
+      psr eval --run runs/demo --iter 1 --bench task --split validation --limit 1000
       psr eval --run runs/demo --iter 2 --mode greedy --mode search --limit 50
       psr eval --run runs/q7b --iter 1 --bench gsm8k_test.jsonl --bench math500.jsonl
     """

@@ -14,7 +14,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from builder.tasks.base import check_split, hash_split
+from builder.tasks.base import check_shares, check_split, hash_split
 from builder.tasks.grading import answers_match
 
 EXPR = re.compile(r"\d+(?:\s*[-+]\s*\d+)+")
@@ -159,7 +159,8 @@ class ArithmeticTask:
     min_operand: int = 1
     max_operand: int = 9
     max_value: int = 30
-    test_share: float = 0.1
+    test_share: float = 0.1  # the held-out range: test plus validation
+    validation_share: float = 0.05  # carved out of test_share (~1.6k problems each at the demo's options)
     name: str = "arithmetic"
     reasoning_template: str = "reasoning_arith"
     judge_template: str = "judge_arith"
@@ -171,6 +172,7 @@ class ArithmeticTask:
             raise InputError(f"arithmetic: need 1 <= min_ops <= max_ops, got {self.min_ops}, {self.max_ops}")
         if not 0 <= self.min_operand <= self.max_operand <= self.max_value:
             raise InputError("arithmetic: need 0 <= min_operand <= max_operand <= max_value")
+        check_shares("arithmetic", self.test_share, self.validation_share)
 
     def chain(self, rng: random.Random) -> Chain:
         start = rng.randint(max(self.min_operand, 0), self.max_operand)
@@ -199,7 +201,7 @@ class ArithmeticTask:
             if len(out) == n:
                 break
             chain = self.chain(rng)
-            if chain.text not in seen and hash_split(chain.text, self.test_share) == split:
+            if chain.text not in seen and hash_split(chain.text, self.test_share, self.validation_share) == split:
                 seen.add(chain.text)
                 out.append(chain)
         return out

@@ -26,7 +26,7 @@ class Task(Protocol):
     def eft_examples(self, split: str, n: int, seed: int) -> list[dict]: ...
 
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
 
 
 def check_split(split: str) -> str:
@@ -37,7 +37,29 @@ def check_split(split: str) -> str:
     return split
 
 
-def hash_split(text: str, test_share: float) -> str:
-    """Split decided by the problem text alone, so one problem never lands in both splits."""
+def hash_split(text: str, test_share: float, validation_share: float = 0.0) -> str:
+    """Split decided by the problem text alone, so one problem never lands in two splits.
+
+    The held-out range is the hash buckets below test_share; validation takes its upper
+    `validation_share` of them. Carving validation out of the held-out range (not out of train)
+    keeps every train problem where it was, so models trained before validation existed have
+    never seen a validation or test problem.
+    """
     bucket = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") / 2**32
-    return "test" if bucket < test_share else "train"
+    if bucket >= test_share:
+        return "train"
+    return "validation" if bucket >= test_share - validation_share else "test"
+
+
+def check_shares(name: str, test_share: float, validation_share: float) -> None:
+    from builder.errors import InputError
+
+    if not 0 <= validation_share < test_share < 1:
+        raise InputError(f"{name}: need 0 <= validation_share < test_share < 1, "
+                         f"got {validation_share}, {test_share}")
+
+
+def split_share(split: str, test_share: float, validation_share: float) -> float:
+    """The share of the problem space one split covers (for sizing draws)."""
+    return {"train": 1 - test_share, "validation": validation_share,
+            "test": test_share - validation_share}[split]

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 
 from builder.errors import InputError, need
 from builder.steps import split_steps
-from builder.tasks.base import check_split, hash_split
+from builder.tasks.base import check_shares, check_split, hash_split, split_share
 from builder.tasks.grading import answers_match
 
 
 @dataclass(slots=True)
 class ReasoningGymTask:
     generator: str
-    test_share: float = 0.2
+    test_share: float = 0.2  # the held-out range: test plus validation
+    validation_share: float = 0.1  # carved out of test_share
     config: dict = field(default_factory=dict)  # extra keyword arguments for the generator
     name: str = ""
     reasoning_template: str = "reasoning_paper"
@@ -30,6 +31,7 @@ class ReasoningGymTask:
 
     def __post_init__(self):
         self.name = f"reasoning_gym:{self.generator}"
+        check_shares(self.name, self.test_share, self.validation_share)
 
     def _create(self, size: int, seed: int):
         rg = need("reasoning_gym", "gym", f"task {self.name}")
@@ -42,13 +44,13 @@ class ReasoningGymTask:
         """n distinct entries of one split; the split is a hash of the question text."""
         check_split(split)
         out, seen, chunk = [], set(), 0
-        size = max(16, int(n / (self.test_share if split == "test" else 1 - self.test_share) * 1.2))
+        size = max(16, int(n / split_share(split, self.test_share, self.validation_share) * 1.2))
         while len(out) < n and chunk < 50:
             dataset = self._create(size, seed * 1000 + chunk)
             self._dataset = self._dataset or dataset
             for entry in dataset:
                 q = entry["question"]
-                if q not in seen and hash_split(q, self.test_share) == split:
+                if q not in seen and hash_split(q, self.test_share, self.validation_share) == split:
                     seen.add(q)
                     out.append(entry)
             chunk += 1
