@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from builder.errors import InputError
 
@@ -96,8 +96,10 @@ class Prompts(Section):
 
 
 class Mcts(Section):
-    simulations: int = 16
+    simulations: int = Field(16, ge=1, description="Simulations per tree; at least search.max_steps are run, so a path can reach the step limit.")
     c_puct: float = 1.0
+    rollouts: int = Field(4, ge=0, description="Sampled continuations to a terminal step per new distinct child, scored by agreement with the plurality answer of the tree's rollouts (0: the judged win rate alone).")
+    rollout_weight: float = Field(0.5, ge=0.0, le=1.0, description="Leaf evaluation = w * rollout agreement + (1 - w) * judged win rate (when rollouts > 0).")
 
 
 class Search(Section):
@@ -111,11 +113,29 @@ class Search(Section):
     judge_temperature: float = 0.0
     judge_max_tokens: int = 512
     max_rollbacks: int = Field(3, ge=0)
+    rollback_scope: Literal["step", "tree"] = Field("step", description="max_rollbacks counts per step (depth) or per tree.")
+    on_rollbacks_spent: Literal["accept", "abandon"] = Field(
+        "accept", description="All-tie with the budget spent: accept the first distinct candidate (no pair) or abandon the tree (after a last rollback).")
+    samples: int | None = Field(None, description="Samples per round (default: width); up to `width` distinct ones are judged.")
     chunk_size: int = Field(16, ge=1)
     mcts: Mcts = Mcts()
 
+    @field_validator("samples")
+    @classmethod
+    def _samples_at_least_width(cls, v: int | None, info: ValidationInfo) -> int | None:
+        width = info.data.get("width")
+        if v is not None and width is not None and v < width:
+            raise ValueError(f"must be >= search.width ({width}), got {v}")
+        return v
+
+    @property
+    def n_samples(self) -> int:
+        """Candidates sampled per round: `samples`, or `width` when unset."""
+        return self.samples if self.samples is not None else self.width
+
 
 class Pairs(Section):
+    require_head_to_head: bool = Field(True, description="Keep a pair only when the chosen step won every parseable direct judgment against the rejected one (and at least one).")
     min_margin: float = 0.0
     max_prompt_chars: int | None = None
     max_step_chars: int | None = None

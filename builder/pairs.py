@@ -1,17 +1,22 @@
 """Step-level preference pairs from a sealed iteration's search trees, through counted quality gates.
 
-Candidates:
-- tournament: one per accepted (on_path) step: that step (chosen) vs the worst sibling of its
-  round (rejected; lowest wins, ties to the lowest candidate index). Steps discarded by a
-  rollback are not on the path, so they give no pair.
-- mcts: one per expanded node with >= 2 children: best child vs worst child by value (ties by
-  visits, then candidate index), so chosen value >= rejected value.
+Candidates come only from rounds with >= 2 judged distinct candidates (nodes.judged; duplicates
+and unjudged samples never pair) whose judgments were not all ties (equal wins for all):
+- tournament: one per accepted (on_path) step: that step (chosen) vs the worst judged sibling of
+  its round (rejected; lowest wins, ties to the lowest candidate index). A step that a rollback
+  discarded is not on the path (in any tree status: an abandoned tree's last step is rolled back
+  too), so it gives no pair.
+- mcts: one per expanded node: best vs worst judged child by value (ties by visits, then the
+  lowest candidate index).
 `prompt` is exactly the generation prompt the step was sampled from (chat template + accepted
 prefix), `prefix` the accepted steps before it.
 
 Gates, in order (a candidate is counted under the first gate it fails): empty (chosen or rejected
-has an empty body), identical (same body after whitespace normalization), margin (below
-pairs.min_margin, when > 0), prompt_too_long, step_too_long. candidates = kept + sum(dropped).
+has an empty body), identical (same body after whitespace normalization), head_to_head (with
+pairs.require_head_to_head: the chosen step did not win every parseable direct judgment against
+the rejected one, both orders where both were asked, or there was none - the paper's
+swap-consistency filter applied to self-made pairs), margin (below pairs.min_margin, when > 0),
+prompt_too_long, step_too_long. candidates = kept + sum(dropped).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-GATES = ("empty", "identical", "margin", "prompt_too_long", "step_too_long")
+GATES = ("empty", "identical", "head_to_head", "margin", "prompt_too_long", "step_too_long")
 
 
 @dataclass(slots=True)
@@ -31,22 +36,27 @@ class PairsReport:
     removed: list = field(default_factory=list)
 
 
-def _norm(text: str) -> str:
+def norm_body(text: str) -> str:
+    """The step body with whitespace collapsed: equal strings mean the same step (the `identical`
+    gate here, and the search's distinct candidates in builder/search/context.py)."""
     from builder.steps import step_body
 
     return " ".join(step_body(text).split())
 
 
+_norm = norm_body
+
+
 def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tuple[dict, dict]]:
     """(chosen node row, rejected node row) candidates from all trees' node rows."""
-    siblings = defaultdict(list)  # (parent_id, round) -> children sampled together
+    siblings = defaultdict(list)  # (parent_id, round) -> the judged distinct candidates of a round
     for n in nodes:
-        if n["parent_id"] is not None:
+        if n["parent_id"] is not None and n["judged"]:
             siblings[(n["parent_id"], n["round"])].append(n)
     out = []
     for _, group in sorted(siblings.items(), key=lambda kv: _creation_order(*kv[0])):
-        if len(group) < 2:
-            continue
+        if len(group) < 2 or len({n["wins"] for n in group}) == 1:
+            continue  # nothing judged, or an all-tie round: no preference was expressed
         group.sort(key=lambda n: n["candidate_index"])
         if strategy_of[group[0]["tree_id"]] == "mcts":
             key = lambda n: (n["value"], n["visits"], -n["candidate_index"])  # noqa: E731
@@ -65,7 +75,14 @@ def _creation_order(parent_id: str, round_: int) -> tuple:
     return (tree_id, int(k) if k.isdigit() else -1, round_)
 
 
-def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg) -> str | None:
+def head_to_head(judgments: list[dict], chosen_id: str, rejected_id: str) -> bool:
+    """The chosen node won every parseable direct judgment against the rejected one (>= 1)."""
+    direct = [j["winner"] for j in judgments if {j["node_a"], j["node_b"]} == {chosen_id, rejected_id}
+              and j["winner"] is not None]
+    return bool(direct) and all(w == chosen_id for w in direct)
+
+
+def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg, won_head_to_head: bool = True) -> str | None:
     """The first gate a candidate pair fails, or None when it is kept."""
     from builder.steps import step_body
 
@@ -73,6 +90,8 @@ def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg) -> str | N
         return "empty"
     if _norm(chosen) == _norm(rejected):
         return "identical"
+    if cfg.require_head_to_head and not won_head_to_head:
+        return "head_to_head"
     if cfg.min_margin > 0 and margin < cfg.min_margin:
         return "margin"
     if cfg.max_prompt_chars is not None and len(prompt) > cfg.max_prompt_chars:
@@ -82,10 +101,13 @@ def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg) -> str | N
     return None
 
 
-def extract_pairs(trees: list[dict], nodes: list[dict], problems: dict[str, str], prompt_for, cfg,
-                  iteration: int) -> tuple[list[dict], dict]:
+def extract_pairs(trees: list[dict], nodes: list[dict], judgments: list[dict], problems: dict[str, str], prompt_for,
+                  cfg, iteration: int) -> tuple[list[dict], dict]:
     """Pair rows and gate counts. `problems`: problem_id -> text; `prompt_for(problem, prefix_steps)`."""
     by_id = {n["node_id"]: n for n in nodes}
+    judged = defaultdict(list)  # (parent_id, round) -> judgment rows of that round
+    for j in judgments:
+        judged[(j["parent_id"], j["round"])].append(j)
     tree_of = {t["tree_id"]: t for t in trees}
     strategy_of = {t["tree_id"]: t["strategy"] for t in trees}
     rows, dropped = [], dict.fromkeys(GATES, 0)
@@ -95,7 +117,8 @@ def extract_pairs(trees: list[dict], nodes: list[dict], problems: dict[str, str]
         prefix = path_texts(by_id, chosen["parent_id"])
         prompt = prompt_for(problems[tree["problem_id"]], prefix)
         margin = _margin(chosen, rejected, tree["strategy"])
-        failed = gate(chosen["text"], rejected["text"], margin, prompt, cfg)
+        won = head_to_head(judged[(chosen["parent_id"], chosen["round"])], chosen["node_id"], rejected["node_id"])
+        failed = gate(chosen["text"], rejected["text"], margin, prompt, cfg, won)
         if failed:
             dropped[failed] += 1
             continue
@@ -145,7 +168,7 @@ def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     problems = {r["problem_id"]: r["problem"] for r in read_table(run, "problems", iteration).to_pylist()}
     rows, gates = extract_pairs(
         read_table(run, "trees", iteration).to_pylist(), read_table(run, "nodes", iteration).to_pylist(),
-        problems, lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
+        read_table(run, "judgments", iteration).to_pylist(), problems, lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
         run.config.pairs, iteration,
     )
     write_table(run, "pairs", iteration, "pairs", rows)

@@ -78,7 +78,8 @@ def node(tree, k, parent, depth, rnd, idx, on_path=False, correct=None, tokens=1
             "text": "" if parent is None else f"Step {depth}: x{k}\n" + ("\\boxed{4}" if terminal else ""),
             "is_terminal": terminal, "on_path": on_path, "wins": wins, "visits": None, "value": None,
             "finish_reason": None if parent is None else "stop", "n_tokens": 0 if parent is None else tokens,
-            "logprob": None, "step_correct": correct}
+            "logprob": None, "step_correct": correct, "duplicate_of": None, "judged": parent is not None,
+            "rollout_score": None}
 
 
 def it1_nodes() -> list[dict]:

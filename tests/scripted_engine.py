@@ -1,8 +1,9 @@
 """A SCRIPTED stand-in engine for unit tests of the search logic only (never for end-to-end tests).
 
-It answers generation requests (those with a stop string) with w scripted candidate steps and
-judge requests (no stop string) with a scripted verdict text, records every call, and is fully
-deterministic. End-to-end tests use the real tiny model with the hf engine instead.
+It answers generation requests (those with a stop string) with n scripted candidate steps, judge
+requests (no stop string) with a scripted verdict text and, when given a `rollout` script, MCTS
+rollout requests (no stop string, a prompt without the judge's "A: "/"B: " lines) with n scripted
+continuations; it records every call and is fully deterministic. End-to-end tests use the real tiny model with the hf engine instead.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def hashed(request: Request) -> str:
 class ScriptedEngine:
     """Stand-in engine: `step(request, i) -> (text, finish_reason)`, `judge(request) -> text`."""
 
-    def __init__(self, step=candidate_step, judge=prefer_lower):
-        self.step, self.judge = step, judge
+    def __init__(self, step=candidate_step, judge=prefer_lower, rollout=None):
+        self.step, self.judge, self.rollout = step, judge, rollout
         self.calls: list[list[Request]] = []
         self.gen_calls = 0  # calls that carried generation requests (= tournament rounds so far)
         self.info = EngineInfo("scripted", "0", "scripted", {})
@@ -56,6 +57,8 @@ class ScriptedEngine:
         for r in requests:
             if r.stop:
                 out.append([self._completion(*self.step(r, i)) for i in range(r.n)])
+            elif self.rollout is not None and len({side for side, _ in _SIDE.findall(r.prompt)}) < 2:
+                out.append([self._completion(*self.rollout(r, i)) for i in range(r.n)])
             else:
                 out.append([self._completion(self.judge(r), "eos")])
         return out

@@ -19,8 +19,9 @@ from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Few problems, few steps, a short SFT: minutes, not the demo's quarter hour. One judge order so a
-# barely trained judge with a position bias still separates candidates (both orders would tie them).
+# Few problems, few steps, a short SFT: minutes, not the demo's quarter hour. One judge order: the
+# seeded coin picks which candidate is A, so a barely trained, position-biased judge yields noisy
+# pairs for the loop to train on (both orders would tie them) instead of a ranking by sample index.
 REDUCED = [
     "init_data.ift_train=600", "init_data.eft_train=900", "init_data.eft_test=20",
     "trainer.sft.overrides.max_steps=60", "problems.per_iteration=[4]", "search.width=3",
@@ -70,8 +71,17 @@ def test_iterations_sealed_and_valid(looped_run):
     res = invoke("validate", "--run", run)
     assert res.exit_code == 0, res.output
     manifest = json.loads((run / "data" / "manifests" / "iteration=2.json").read_text())
-    assert manifest["tables"]["pairs"]["rows"] > 0
+    assert manifest["tables"]["pairs"]["rows"] == manifest["derived"]["pairs"]["gates"]["kept"] > 0
     assert manifest["lineage"]["model"]["path"].endswith("models/M2")
+
+
+@pytest.mark.slow
+def test_one_judge_order_shows_either_candidate_as_a(looped_run):
+    """judge_orders one: A is a seeded coin per pair, so both the earlier and the later sample are shown as A."""
+    run, _ = looped_run
+    res = invoke("sql", "SELECT count(DISTINCT swapped) AS sides FROM judgments WHERE iteration = 1", "--run", run,
+                 "--format", "csv")
+    assert res.output.split()[-1] == "2", res.output
 
 
 @pytest.mark.slow

@@ -15,10 +15,17 @@ from tests.helpers import invoke
 from tests.scripted_engine import ScriptedEngine, hashed
 
 
-def node(nid, parent, rnd, idx, text, wins, on_path=False, terminal=False, tree="1-p"):
+def node(nid, parent, rnd, idx, text, wins, on_path=False, terminal=False, tree="1-p", judged=True, dup=None):
     return {"node_id": f"{tree}/{nid}", "tree_id": tree, "parent_id": None if parent is None else f"{tree}/{parent}", "depth": 1,
             "round": rnd, "candidate_index": idx, "text": text, "wins": wins, "on_path": on_path,
-            "is_terminal": terminal, "visits": None, "value": None, "step_correct": None}
+            "is_terminal": terminal, "visits": None, "value": None, "step_correct": None,
+            "judged": judged and parent is not None, "duplicate_of": None if dup is None else f"{tree}/{dup}"}
+
+
+def judgment(parent, rnd, a, b, verdict, tree="1-p"):
+    na, nb = f"{tree}/{a}", f"{tree}/{b}"
+    return {"parent_id": f"{tree}/{parent}", "round": rnd, "node_a": na, "node_b": nb, "verdict": verdict,
+            "winner": {"A": na, "B": nb, None: None}[verdict]}
 
 
 def tree(tid="1-p"):
@@ -36,6 +43,20 @@ def test_gates_in_order():
     assert gate(ok[0], "Step 1: " + "9" * 40 + "\n", 2, "p", cfg) == "step_too_long"
     assert gate("Step 1: \n", "Step 1: \n", 0, "x" * 99, cfg) == "empty"  # first failing gate counts
     assert gate(*ok, margin=0, prompt="p", cfg=Pairs()) is None  # min_margin 0: no margin gate
+    assert gate(*ok, margin=2, prompt="p", cfg=cfg, won_head_to_head=False) == "head_to_head"
+    assert gate(*ok, margin=2, prompt="p", cfg=Pairs(require_head_to_head=False), won_head_to_head=False) is None
+
+
+def test_head_to_head_needs_every_parseable_direct_judgment_won():
+    from builder.pairs import head_to_head
+
+    js = [judgment(0, 1, 1, 2, "A"), judgment(0, 1, 2, 1, "B"), judgment(0, 1, 1, 3, "B"), judgment(0, 1, 3, 1, None)]
+    assert head_to_head(js, "1-p/1", "1-p/2")  # won both orders
+    assert not head_to_head(js, "1-p/2", "1-p/1")
+    assert not head_to_head(js, "1-p/1", "1-p/3")  # lost its only parseable comparison
+    assert not head_to_head(js[:2] + [judgment(0, 1, 2, 1, "A")], "1-p/1", "1-p/2")  # one order lost
+    assert head_to_head(js[:1] + [judgment(0, 1, 2, 1, None)], "1-p/1", "1-p/2")  # unparseable ignored
+    assert not head_to_head([judgment(0, 1, 1, 2, None)], "1-p/1", "1-p/2")  # no parseable comparison at all
 
 
 def test_candidates_skip_rolled_back_rounds_and_counts_add_up():
@@ -50,11 +71,19 @@ def test_candidates_skip_rolled_back_rounds_and_counts_add_up():
         node(7, 4, 4, 0, "Step 2: same\n", 2, on_path=True), node(8, 4, 4, 1, "Step 2:  same \n", 0),
         # an all-tie round (no accepted candidate): no pair
         node(9, 7, 5, 0, "Step 3: x\n", 1), node(10, 7, 5, 1, "Step 3: y\n", 1),
+        # an all-tie round whose first candidate was accepted with the budget spent: no pair
+        node(11, 7, 6, 0, "Step 3: z\n", 1, on_path=True), node(12, 7, 6, 1, "Step 3: w\n", 1),
+        # a duplicate (wins = its representative's) and a distinct sample beyond width never pair
+        node(13, 11, 7, 0, "Step 4: p\n", 2, on_path=True), node(14, 11, 7, 1, "Step 4: q\n", 0),
+        node(15, 11, 7, 2, "Step 4: q\n", 0, judged=False, dup=14), node(16, 11, 7, 3, "Step 4: r\n", None, judged=False),
     ]
     cands = candidate_pairs(nodes, {"1-p": "tournament"})
-    assert [(c["node_id"], r["node_id"]) for c, r in cands] == [("1-p/4", "1-p/5"), ("1-p/7", "1-p/8")]
-    rows, gates = extract_pairs([tree()], nodes, {"p": "Q"}, lambda p, s: p + "|" + "".join(s), Pairs(), 1)
-    assert gates["candidates"] == 2 and gates["kept"] == 1 and gates["dropped"]["identical"] == 1
+    assert [(c["node_id"], r["node_id"]) for c, r in cands] == [("1-p/4", "1-p/5"), ("1-p/7", "1-p/8"), ("1-p/13", "1-p/14")]
+    judgments = [judgment(0, 3, 4, 5, "A"), judgment(0, 3, 5, 4, "B"), judgment(4, 4, 7, 8, "A"),
+                 judgment(11, 7, 13, 14, "B"), judgment(11, 7, 14, 13, "B")]  # 14 beat 13 once: fails the gate
+    rows, gates = extract_pairs([tree()], nodes, judgments, {"p": "Q"}, lambda p, s: p + "|" + "".join(s), Pairs(), 1)
+    assert gates["candidates"] == 3 and gates["kept"] == 1 and gates["dropped"]["identical"] == 1
+    assert gates["dropped"]["head_to_head"] == 1
     assert gates["candidates"] == gates["kept"] + sum(gates["dropped"].values())
     assert set(gates["dropped"]) == set(GATES)
     (row,) = rows
@@ -99,10 +128,16 @@ def test_store_flow_pairs_reference_real_nodes_and_are_recorded(scripted_run):
     assert len(pairs) == gates["kept"] > 0 and f"{len(pairs)} pairs" in res.output
     assert gates["candidates"] == gates["kept"] + sum(gates["dropped"].values())
     gen_prompts = {r.prompt for call in engine.calls for r in call if r.stop}
+    judgments = read_table(run, "judgments", 1).to_pylist()
     for p in pairs:
         c, r = nodes[p["chosen_node"]], nodes[p["rejected_node"]]
         assert c["parent_id"] == r["parent_id"] == p["parent_id"] and c["round"] == r["round"]
-        assert c["on_path"] and c["wins"] == p["chosen_wins"] >= p["rejected_wins"] == r["wins"]
+        assert c["on_path"] and (c["wins"], r["wins"]) == (p["chosen_wins"], p["rejected_wins"])
+        round_wins = [n["wins"] for n in nodes.values()
+                      if (n["parent_id"], n["round"], n["judged"]) == (c["parent_id"], c["round"], True)]
+        assert c["wins"] == max(round_wins) and r["wins"] == min(round_wins) < max(round_wins)  # not an all-tie
+        direct = [j["winner"] for j in judgments if {j["node_a"], j["node_b"]} == {c["node_id"], r["node_id"]}]
+        assert c["node_id"] in direct and r["node_id"] not in direct  # the head-to-head gate
         assert p["prompt"] in gen_prompts and p["prompt"].endswith(p["prefix"])
         assert (p["chosen"], p["rejected"]) == (c["text"], r["text"])
     rounds = {}

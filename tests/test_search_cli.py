@@ -64,3 +64,26 @@ def test_progress_display_runs_on_a_console(capsys):
         p.on_trees_done(8)
     assert p.done == 8 and p.total == 8 and p.judge_calls == 30
     assert capsys.readouterr().out == ""  # progress never writes to stdout
+
+
+@pytest.mark.parametrize("sets,needle", [
+    (["search.width=4", "search.samples=3"], "key 'search.samples'"),
+    (["search.on_rollbacks_spent=retry"], "key 'search.on_rollbacks_spent'"),
+    (["search.rollback_scope=iteration"], "key 'search.rollback_scope'"),
+    (["search.mcts.rollouts=-1"], "key 'search.mcts.rollouts'"),
+    (["search.mcts.rollout_weight=1.5"], "key 'search.mcts.rollout_weight'"),
+])
+def test_bad_search_settings_are_usage_errors_naming_the_key(tmp_path, sets, needle):
+    res = invoke("init", tmp_path / "r", "--preset", "demo", *[x for s in sets for x in ("--set", s)])
+    assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "r" / "run.yaml").exists()
+
+
+def test_search_defaults_and_valid_samples(tmp_path):
+    from builder.config import RunConfig
+
+    cfg = RunConfig()
+    assert (cfg.search.n_samples, cfg.search.rollback_scope, cfg.search.on_rollbacks_spent) == (6, "step", "accept")
+    assert cfg.pairs.require_head_to_head is True and cfg.search.mcts.rollouts >= 0
+    res = invoke("init", tmp_path / "r", "--preset", "demo", "--set", "search.width=4", "--set", "search.samples=8")
+    assert res.exit_code == 0, res.output

@@ -1,10 +1,13 @@
-"""Judge-guided MCTS, driven by the SCRIPTED stand-in engine (tests/scripted_engine.py).
+"""MCTS with self-consistency rollouts, driven by the SCRIPTED stand-in engine (tests/scripted_engine.py).
 
-Pins the definitions of builder/search/mcts.py: the visits invariant, values as mean of prior and
-backed-up values, the final path, and best/worst pairs by value.
+Pins the rules of builder/search/mcts.py: the visits invariant, priors from judged win rates, leaf
+evaluation from rollout agreement with the tree's plurality answer blended with the win rate,
+solved leaves never re-selected, simulations reaching max_steps, the final path by visits, and
+pairs by value with none from an all-tie round.
 """
 
 import math
+import re
 
 import pytest
 
@@ -20,9 +23,16 @@ def renderer(tiny_model_dir):
     return ChatRenderer(str(tiny_model_dir))
 
 
-def run_mcts(renderer, engine, n=3, sims=6, **cfg):
-    cfg = search_cfg(strategy="mcts", mcts={"simulations": sims, "c_puct": 1.0}, **cfg)
-    return run_search(engine, renderer, arith_problems(n), cfg, templates(), seed=11, iteration=2)
+def hashed_rollout(request, i):
+    """Continuations that end in one of three boxed answers, by seed and index."""
+    return f"Step 2: so \\boxed{{{(request.seed + i) % 3}}}", "eos"
+
+
+def run_mcts(renderer, engine, n=3, sims=6, problems=None, checker=None, **cfg):
+    mcts_cfg = {"simulations": sims, "c_puct": 1.0, **cfg.pop("mcts", {})}
+    cfg = search_cfg(strategy="mcts", mcts=mcts_cfg, **cfg)
+    return run_search(engine, renderer, problems or arith_problems(n), cfg, templates(), seed=11, checker=checker,
+                      iteration=2)
 
 
 def children_of(nodes):
@@ -33,83 +43,136 @@ def children_of(nodes):
     return out
 
 
-def test_visits_invariant(renderer):
-    """visits(n) = sum of children's visits + simulations ended at n; an expanded node ended exactly one."""
-    res = run_mcts(renderer, ScriptedEngine(judge=hashed), n=4, sims=7, width=3, max_steps=3)
+def assert_visits_invariant(res):
     kids = children_of(res.nodes)
     for n in res.nodes:
         if kids[n["node_id"]]:
             assert n["visits"] == 1 + sum(c["visits"] for c in kids[n["node_id"]]), n["node_id"]
+        elif n["parent_id"]:
+            assert n["visits"] == 0
     for t in res.trees:
         root = next(n for n in res.nodes if n["node_id"] == f"{t['tree_id']}/0")
-        assert root["visits"] == 7 == t["n_rounds"]
-        assert t["n_rollbacks"] == 0
+        assert root["visits"] == t["n_rounds"] and t["n_rollbacks"] == 0
 
 
-def test_values_are_means_of_prior_and_backups(renderer):
-    res = run_mcts(renderer, ScriptedEngine(judge=hashed), n=2, sims=5)
-    for n in res.nodes:
-        assert n["visits"] is not None and n["value"] is not None
-        if n["parent_id"] and n["visits"] == 0:
-            assert n["value"] == pytest.approx(n["wins"] / 4)  # width 3, both orders: 4 judgments each
-        assert 0.0 <= n["value"] <= 1.0
+def test_visits_invariant(renderer):
+    """visits(n) = sum of children's visits + 1 for an expanded node; root visits = simulations."""
+    res = run_mcts(renderer, ScriptedEngine(judge=hashed, rollout=hashed_rollout), n=4, sims=7, width=3, max_steps=3)
+    assert_visits_invariant(res)
+    assert {t["n_rounds"] for t in res.trees} == {7}
 
 
-def test_terminal_nodes_are_evaluated_not_expanded(renderer):
-    """Every candidate boxes an answer: after the root's expansion no more generation requests."""
-    engine = ScriptedEngine(step=lambda r, i: (f"cand {i} \\boxed{{{i}}}", "stop"), judge=prefer_lower)
+def test_leaf_evaluation_blends_rollout_agreement_and_win_rate(renderer):
+    res = run_mcts(renderer, ScriptedEngine(judge=hashed, rollout=hashed_rollout), n=2, sims=5,
+                   mcts={"rollouts": 3, "rollout_weight": 0.25})
+    fresh = [n for n in res.nodes if n["parent_id"] and n["visits"] == 0 and n["judged"]]
+    assert fresh
+    for n in fresh:
+        assert n["rollout_score"] in (0.0, 1 / 3, 2 / 3, 1.0)
+        # width 3, both orders: 4 judgments each
+        assert n["value"] == pytest.approx(0.25 * n["rollout_score"] + 0.75 * n["wins"] / 4)
+    assert all(0.0 <= n["value"] <= 1.0 for n in res.nodes if n["value"] is not None)
+    no_rollouts = run_mcts(renderer, ScriptedEngine(judge=hashed), n=2, sims=5, mcts={"rollouts": 0})
+    for n in no_rollouts.nodes:
+        if n["parent_id"] and n["visits"] == 0 and n["judged"]:
+            assert n["rollout_score"] is None and n["value"] == pytest.approx(n["wins"] / 4)
+
+
+def test_solved_leaves_are_not_reselected(renderer):
+    """Every candidate boxes an answer: one expansion solves the tree, no simulation is wasted."""
+    engine = ScriptedEngine(step=lambda r, i: (f"cand {i} \\boxed{{{i}}}", "stop"), judge=prefer_lower,
+                            rollout=hashed_rollout)
     res = run_mcts(renderer, engine, n=3, sims=5)
-    gen_calls = [c for c in engine.calls if any(r.stop for r in c)]
-    assert len(gen_calls) == 1 and len(engine.calls) == 2
-    assert all(t["status"] == "finished" and t["n_steps"] == 1 for t in res.trees)
-    kids = children_of(res.nodes)
-    roots = [n for n in res.nodes if n["parent_id"] is None]
-    assert all(r["visits"] == 5 == 1 + sum(c["visits"] for c in kids[r["node_id"]]) for r in roots)
+    assert len(engine.calls) == 2  # generation, judging; terminal candidates need no rollout
+    assert all((t["status"], t["n_steps"], t["n_rounds"]) == ("finished", 1, 1) for t in res.trees)
+    assert_visits_invariant(res)
 
 
-def test_final_path_follows_best_value(renderer):
-    res = run_mcts(renderer, ScriptedEngine(judge=hashed), n=3, sims=8, max_steps=4)
+def test_simulations_reach_max_steps(renderer):
+    res = run_mcts(renderer, ScriptedEngine(judge=prefer_lower, rollout=hashed_rollout), n=2, sims=2, max_steps=5)
+    assert {t["n_rounds"] for t in res.trees} == {5}
+    assert_visits_invariant(res)
+
+
+def test_final_path_follows_visits(renderer):
+    res = run_mcts(renderer, ScriptedEngine(judge=hashed, rollout=hashed_rollout), n=3, sims=8, max_steps=4)
     by_id = {n["node_id"]: n for n in res.nodes}
     kids = children_of(res.nodes)
     for t in res.trees:
         node = by_id[f"{t['tree_id']}/0"]
         steps = 0
-        while kids[node["node_id"]]:
-            best = max(kids[node["node_id"]], key=lambda c: (c["value"], c["visits"], -c["candidate_index"]))
+        while [c for c in kids[node["node_id"]] if c["value"] is not None]:
+            evaluated = [c for c in kids[node["node_id"]] if c["value"] is not None]
+            best = max(evaluated, key=lambda c: (c["visits"], c["value"], -c["candidate_index"]))
             assert best["on_path"] and sum(c["on_path"] for c in kids[node["node_id"]]) == 1
             node, steps = best, steps + 1
         assert t["n_steps"] == steps
         assert t["status"] == ("finished" if node["is_terminal"] else "max_steps")
 
 
-def test_one_generation_and_one_judge_call_per_round(renderer):
+def test_one_call_per_phase_per_round_whatever_the_number_of_problems(renderer):
     for n in (2, 12):
-        engine = ScriptedEngine(judge=hashed)
-        res = run_mcts(renderer, engine, n=n, sims=4, max_steps=6)
-        assert len(engine.calls) == 8 == res.stats.engine_calls
-        assert [len(c) for c in engine.calls][::2] == [n] * 4  # every tree expands once per round
+        engine = ScriptedEngine(judge=hashed, rollout=hashed_rollout)
+        res = run_mcts(renderer, engine, n=n, sims=4, max_steps=4)
+        assert len(engine.calls) == 12 == res.stats.engine_calls  # generation, judging, rollouts
+        assert [len(c) for c in engine.calls][::3] == [n] * 4  # every tree expands once per round
+        assert [len(c) for c in engine.calls][2::3] == [3 * n] * 4  # one rollout request per candidate
 
 
-def test_puct_prefers_unvisited_siblings_at_equal_value():
+def test_puct_uses_the_judged_prior():
     parent = Node("t/0", None, 0, 0, None, visits=4)
-    a = Node("t/1", parent, 1, 1, 0, visits=3, prior=0.5, backed_sum=1.5)
-    b = Node("t/2", parent, 1, 1, 1, visits=0, prior=0.5)
+    a = Node("t/1", parent, 1, 1, 0, visits=0, prior=0.2, evaluation=0.5)
+    b = Node("t/2", parent, 1, 1, 1, visits=0, prior=0.8, evaluation=0.5)
     assert a.value == b.value == 0.5
-    assert mcts.puct(b, 4, 2, 1.0) > mcts.puct(a, 4, 2, 1.0)
-    assert mcts.puct(b, 4, 2, 1.0) == pytest.approx(0.5 + 0.5 * math.sqrt(4) / 1)
+    assert mcts.puct(b, 4, 1.0) > mcts.puct(a, 4, 1.0)
+    assert mcts.puct(b, 4, 1.0) == pytest.approx(0.5 + 0.8 * math.sqrt(4) / 1)
+    b.visits, b.backed_sum = 3, 0.5
+    assert b.value == pytest.approx((0.5 + 0.5) / 4)
 
 
-def test_mcts_pairs_have_chosen_value_at_least_rejected(renderer):
+def consistency_engine():
+    """Step 1 candidates: 'cand 0 bad', 'cand 1 good', 'cand 2 bad'. Every rollout below 'good' ends
+    in \\boxed{42}; every other rollout ends in an answer of its own. The judge prefers the lower
+    index at step 1 (so it ranks 'bad' 0 above 'good') and ties everything deeper (always [[A]])."""
+    def step(r, i):
+        if "Step 1:" not in r.prompt:
+            return f"cand {i} {'good' if i == 1 else 'bad'}", "stop"
+        return f"cand {i} s{r.seed % 1000}", "stop"
+
+    def judge(r):
+        return "[[A]]" if "Step 1:" in r.prompt.split("A: ")[0] else prefer_lower(r)
+
+    def rollout(r, i):
+        if "good" in r.prompt:
+            return "Step 9: \\boxed{42}", "eos"
+        return f"Step 9: \\boxed{{{r.seed % 100000 * 10 + i}}}", "eos"
+
+    return ScriptedEngine(step=step, judge=judge, rollout=rollout)
+
+
+def test_self_consistent_first_step_wins_the_path_and_the_pair(renderer):
     from builder.config import Pairs
     from builder.pairs import extract_pairs
+    from builder.tasks import get_task
 
-    res = run_mcts(renderer, ScriptedEngine(judge=hashed), n=4, sims=8, max_steps=4)
-    problems = {p["problem_id"]: p["problem"] for p in arith_problems(4)}
-    rows, gates = extract_pairs(res.trees, res.nodes, problems, lambda p, s: p + "".join(s), Pairs(), 2)
-    expanded = [k for k, g in siblings(res.nodes).items() if len(g) >= 2]
-    assert gates["candidates"] == len(expanded) > 0
+    problems = arith_problems(3)
+    res = run_mcts(renderer, consistency_engine(), problems=problems, sims=8, max_steps=3,
+                   checker=get_task("arithmetic"))
     by_id = {n["node_id"]: n for n in res.nodes}
+    for t in res.trees:
+        first = next(n for n in res.nodes if n["tree_id"] == t["tree_id"] and n["on_path"] and n["depth"] == 1)
+        assert "good" in first["text"]
+    rows, gates = extract_pairs(res.trees, res.nodes, res.judgments, {p["problem_id"]: p["problem"] for p in problems},
+                                lambda p, s: p + "".join(s), Pairs(), 2)
+    assert len(rows) == 3 and all(r["depth"] == 1 and "good" in r["chosen"] for r in rows)
     for r in rows:
-        c, j = by_id[r["chosen_node"]], by_id[r["rejected_node"]]
-        assert c["parent_id"] == j["parent_id"] == r["parent_id"] and c["node_id"] != j["node_id"]
-        assert c["value"] >= j["value"] and r["margin"] == pytest.approx(c["value"] - j["value"])
+        assert by_id[r["chosen_node"]]["value"] > by_id[r["rejected_node"]]["value"]
+    tied = [g for g in siblings(res.nodes).values() if g[0]["depth"] > 1 and len(g) > 1]
+    assert tied and gates["candidates"] == 3  # the all-tie rounds below step 1 give no candidate at all
+    assert_visits_invariant(res)
+    # No gold answer is read: other gold answers give the same search.
+    other = [dict(p, answer="42") for p in problems]
+    again = run_mcts(renderer, consistency_engine(), problems=other, sims=8, max_steps=3, checker=get_task("arithmetic"))
+    strip = lambda res: [(n["node_id"], n["visits"], n["value"], n["on_path"]) for n in res.nodes]  # noqa: E731
+    assert strip(again) == strip(res)
+    assert re.search(r"\d", problems[0]["answer"]) and problems[0]["answer"] != "42"

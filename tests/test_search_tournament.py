@@ -31,6 +31,16 @@ def test_round_robin_plans_both_or_one_order():
     assert {(a, b) for a, b, _ in both} == {(a, b) for a in range(4) for b in range(4) if a != b}
     assert all(a < b and not s for a, b, s in one)
     assert all(s == (a > b) for a, b, s in both)
+    flipped = judging.plan_pairs(4, "one", flip=lambda i, j: j == 3)
+    assert {(min(a, b), max(a, b)) for a, b, _ in flipped} == {(a, b) for a, b, _ in one}
+    assert all(s == (a > b) == (3 in (a, b)) for a, b, s in flipped)
+
+
+def test_coin_flip_is_seeded_and_not_constant():
+    flips = [judging.coin_flip(7, "1-p", r, 0, 1) for r in range(200)]
+    assert flips == [judging.coin_flip(7, "1-p", r, 0, 1) for r in range(200)]
+    assert 60 < sum(flips) < 140  # a fair-looking coin, not a fixed side
+    assert [judging.coin_flip(8, "1-p", r, 0, 1) for r in range(200)] != flips
 
 
 def test_scores_count_wins_and_ignore_unparseable():
@@ -56,7 +66,9 @@ def test_each_round_has_w_times_w_minus_1_judgments_with_both_orders(renderer):
     assert per_round and set(per_round.values()) == {12}
     res1 = search(renderer, ScriptedEngine(judge=hashed), width=4, judge_orders="one")
     assert set(Counter((j["parent_id"], j["round"]) for j in res1.judgments).values()) == {6}
-    assert all(not j["swapped"] for j in res1.judgments)
+    index = {n["node_id"]: n["candidate_index"] for n in res1.nodes}
+    assert all(j["swapped"] == (index[j["node_a"]] > index[j["node_b"]]) for j in res1.judgments)
+    assert {j["swapped"] for j in res1.judgments} == {True, False}  # the coin shows either side as A
 
 
 def test_accepted_node_has_the_most_wins_among_its_siblings(renderer):
@@ -82,27 +94,118 @@ def test_judgment_rows_agree_with_wins(renderer):
         assert j["winner"] == {"A": j["node_a"], "B": j["node_b"], None: None}[j["verdict"]]
 
 
-def test_always_a_judge_ties_every_round_and_abandons_after_max_rollbacks(renderer):
-    res = search(renderer, ScriptedEngine(judge=always_a), width=3, max_rollbacks=2)
+def pairs_of(res, n):
+    """Pairs of a search result through the real extraction (prompt rendering stubbed)."""
+    from builder.config import Pairs
+    from builder.pairs import extract_pairs
+
+    problems = {p["problem_id"]: p["problem"] for p in arith_problems(n)}
+    return extract_pairs(res.trees, res.nodes, res.judgments, problems, lambda p, s: p + "".join(s), Pairs(), 1)
+
+
+def test_identical_samples_are_accepted_without_judge_calls_pairs_or_rollbacks(renderer):
+    engine = ScriptedEngine(step=lambda r, i: ("Step 1:  3 + 4 = 7", "stop"))
+    res = search(renderer, engine, n=3, width=6, max_steps=2, max_rollbacks=3)
+    assert res.judgments == [] and res.stats.judge_calls == 0 and len(engine.calls) == 2  # generation only
     for t in res.trees:
-        assert (t["status"], t["n_rollbacks"], t["n_rounds"], t["n_steps"]) == ("abandoned", 2, 3, 0)
-    assert not [n for n in res.nodes if n["on_path"] and n["parent_id"] is not None]
+        assert (t["status"], t["n_steps"], t["n_rollbacks"], t["judge_calls"]) == ("max_steps", 2, 0, 0)
+    for group in siblings(res.nodes).values():
+        assert len(group) == 6 and group[0]["on_path"] and group[0]["duplicate_of"] is None
+        assert all(n["duplicate_of"] == group[0]["node_id"] and not n["on_path"] for n in group[1:])
+        assert not any(n["judged"] for n in group)
+    assert pairs_of(res, 3)[1]["candidates"] == 0
+    assert (res.stats.samples, res.stats.distinct, res.stats.single_rounds, res.stats.judged_rounds) == (36, 6, 6, 0)
+
+
+def test_three_distinct_bodies_among_six_samples_cost_six_judge_calls(renderer):
+    bodies = ["cand 1", "cand 2", " cand  1 ", "cand 3", "cand 2", "cand 1"]  # prefer_lower: decisive
+    res = search(renderer, ScriptedEngine(step=lambda r, i: (bodies[i], "stop")), n=2, width=6, max_steps=1)
+    per_round = Counter((j["parent_id"], j["round"]) for j in res.judgments)
+    assert set(per_round.values()) == {6} and len(per_round) == 2
+    judged_pairs = {frozenset((j["node_a"], j["node_b"])) for j in res.judgments}
+    for group in siblings(res.nodes).values():
+        ids = [n["node_id"] for n in group]
+        assert [n["duplicate_of"] for n in group] == [None, None, ids[0], None, ids[1], ids[0]]
+        assert [n["judged"] for n in group] == [True, True, False, True, False, False]
+        assert [n["wins"] for n in group][2] == group[0]["wins"]  # a duplicate's wins are its representative's
+        assert {frozenset(p) for p in judged_pairs if set(p) <= set(ids)} == \
+            {frozenset((ids[a], ids[b])) for a, b in ((0, 1), (0, 3), (1, 3))}
+    assert res.stats.distinct_hist == {"3": 2} and res.stats.samples == 12
+
+
+def test_samples_beyond_width_keep_the_first_w_distinct_in_sampling_order(renderer):
+    bodies = ["cand 1", "cand 1", "cand 2", "cand 3", "cand 4"]  # prefer_lower: decisive
+    engine = ScriptedEngine(step=lambda r, i: (bodies[i], "stop"))
+    res = search(renderer, engine, n=1, width=3, samples=5, max_steps=1)
+    (group,) = siblings(res.nodes).values()
+    assert [n["judged"] for n in group] == [True, False, True, True, False]
+    assert group[4]["duplicate_of"] is None and group[4]["wins"] is None  # distinct, but beyond width
+    assert group[1]["duplicate_of"] == group[0]["node_id"]
+    assert len(res.judgments) == 6 and [r.n for r in engine.calls[0]] == [5]
+    judged = {n["node_id"] for n in group if n["judged"]}
+    assert all({j["node_a"], j["node_b"]} <= judged for j in res.judgments)
+
+
+def test_always_a_judge_with_both_orders_ties_and_rolls_back(renderer):
+    """Both orders: an always-[[A]] judge gives every distinct candidate the same wins."""
+    res = search(renderer, ScriptedEngine(judge=always_a), width=3, max_rollbacks=2, max_steps=2)
     for group in siblings(res.nodes).values():
         assert len({n["wins"] for n in group}) == 1  # every round an all-tie
+    for t in res.trees:
+        # rounds: step 1 tie, tie (2 rollbacks at step 1), spent: accept; step 2 tie: roll back step 1;
+        # step 1 spent: accept; step 2 tie: roll back; accept step 1; step 2 spent: accept
+        assert (t["status"], t["n_rollbacks"], t["n_steps"], t["n_rounds"]) == ("max_steps", 4, 2, 8)
+    assert pairs_of(res, 4)[1]["candidates"] == 0  # accepted by the spent budget: never a pair
+    assert res.stats.all_tie_rounds == res.stats.judged_rounds == 32 and res.stats.rollbacks == 16
+
+
+def test_rollback_budget_per_tree(renderer):
+    res = search(renderer, ScriptedEngine(judge=always_a), n=2, width=3, max_rollbacks=2, max_steps=3,
+                 rollback_scope="tree")
+    for t in res.trees:
+        assert (t["status"], t["n_rollbacks"], t["n_steps"], t["n_rounds"]) == ("max_steps", 2, 3, 5)
 
 
 def test_rollback_discards_the_previous_accepted_step(renderer):
     """Round 1 decisive (step 1 accepted), then all ties: step 1 is rolled back, then abandoned."""
     engine = ScriptedEngine()
     engine.judge = lambda r: prefer_lower(r) if engine.gen_calls == 1 else "[[A]]"
-    res = search(renderer, engine, n=2, width=3, max_rollbacks=1)
+    res = search(renderer, engine, n=2, width=3, max_rollbacks=1, rollback_scope="tree", on_rollbacks_spent="abandon")
     for t in res.trees:
-        assert (t["status"], t["n_rollbacks"], t["n_rounds"], t["n_steps"]) == ("abandoned", 1, 3, 0)
+        assert (t["status"], t["n_rollbacks"], t["n_rounds"], t["n_steps"]) == ("abandoned", 2, 3, 0)
     discarded = [n for n in res.nodes if n["round"] == 1 and n["candidate_index"] == 0]
     assert len(discarded) == 2 and not any(n["on_path"] for n in discarded)
     assert all(n["wins"] == 4 for n in discarded)  # it won its round, then was discarded
     # round 2 sampled step 2 after it; round 3 re-sampled step 1 from the root
     assert {(n["round"], n["depth"]) for n in res.nodes if n["parent_id"]} == {(1, 1), (2, 2), (3, 1)}
+    assert pairs_of(res, 2)[1]["candidates"] == 0
+
+
+def test_spent_budget_accept_goes_on_and_abandon_leaves_no_pair_of_the_popped_step(renderer):
+    """Round 1 decisive, round 2 all-tie with no budget: accept continues, abandon pops step 1."""
+    def engine():
+        e = ScriptedEngine()
+        e.judge = lambda r: prefer_lower(r) if e.gen_calls == 1 else "[[A]]"
+        return e
+
+    acc = search(renderer, engine(), n=2, width=3, max_rollbacks=0, max_steps=3)
+    for t in acc.trees:
+        assert (t["status"], t["n_rollbacks"], t["n_steps"]) == ("max_steps", 0, 3)
+    rows, gates = pairs_of(acc, 2)
+    assert gates["candidates"] == 2 and {r["depth"] for r in rows} <= {1}  # only the decisive round pairs
+    ab = search(renderer, engine(), n=2, width=3, max_rollbacks=0, max_steps=3, on_rollbacks_spent="abandon")
+    for t in ab.trees:
+        assert (t["status"], t["n_rollbacks"], t["n_steps"], t["n_rounds"]) == ("abandoned", 1, 0, 2)
+    assert not [n for n in ab.nodes if n["on_path"] and n["parent_id"]]
+    assert pairs_of(ab, 2)[1]["candidates"] == 0  # the popped step 1 gives no pair
+
+
+def test_one_order_with_a_position_biased_judge_does_not_rank_by_index(renderer):
+    """judge_orders one + always-[[A]]: the seeded coin decides A, so accepted indices vary."""
+    res = search(renderer, ScriptedEngine(judge=always_a), n=100, width=3, max_steps=1, judge_orders="one",
+                 max_rollbacks=0)
+    accepted = Counter(n["candidate_index"] for n in res.nodes if n["on_path"] and n["parent_id"])
+    assert sum(accepted.values()) == 100 and accepted[0] < 100 and len(accepted) == 3
 
 
 def test_engine_calls_do_not_grow_with_problems(renderer):

@@ -130,7 +130,7 @@ def search_config(run: Run, mode: str):
     cfg = run.config.search
     if mode == "greedy":
         # model_copy skips validation on purpose: the config forbids width 1 for generation runs.
-        return cfg.model_copy(update={"strategy": "tournament", "width": 1, "temperature": 0.0, "top_p": 1.0,
+        return cfg.model_copy(update={"strategy": "tournament", "width": 1, "samples": None, "temperature": 0.0, "top_p": 1.0,
                                       "max_steps": run.config.eval.max_steps})
     return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps})
 

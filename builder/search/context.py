@@ -1,7 +1,9 @@
 """What every strategy needs to build requests and record results: renderer, templates, config, seed.
 
-Also the two steps both strategies share: sampling w candidate children of a node (one Request
-with n = w) and judging siblings round robin (one Request per ordered pair).
+Also the steps both strategies share: sampling candidate children of a node (one Request with
+n = `search.samples`), grouping them into distinct candidates (`mark_distinct`), and judging the
+distinct siblings round robin (one Request per judge call). `judge_verdicts` is the one place
+where judge outputs become verdicts.
 """
 
 from __future__ import annotations
@@ -59,13 +61,14 @@ class SearchContext:
     def generation_request(self, tree: Tree, parent: Node, round_: int) -> Request:
         prompt = self.renderer.generation_prompt(self.templates.reasoning, tree.problem, parent.path_texts())
         return Request(
-            prompt=prompt, n=self.cfg.width, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
+            prompt=prompt, n=self.cfg.n_samples, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
             max_tokens=self.cfg.max_step_tokens, stop=(self.templates.step_stop,),
             seed=judging.derive_seed(self.seed, tree.tree_id, round_, "gen"),
         )
 
     def add_candidates(self, tree: Tree, parent: Node, round_: int, completions: list[Completion]) -> list[Node]:
-        """One child of `parent` per completion: normalized text, terminal flag, step_correct."""
+        """One child of `parent` per completion (normalized text, terminal flag, step_correct), then
+        `mark_distinct`; returns the distinct candidates to judge (see there)."""
         from builder.steps import is_terminal, normalize_step
 
         prefix = parent.path_texts()
@@ -79,11 +82,16 @@ class SearchContext:
                 node.step_correct = self.checker.check_step(tree.problem, prefix, node.text)
             tree.gen_tokens += c.n_tokens
             out.append(node)
-        return out
+        distinct = mark_distinct(out, self.cfg.width)
+        tree.sampled.append((len(out), len({n.representative.node_id for n in out}), len(distinct)
+                             if len(distinct) > 1 else 0, None))
+        return distinct
 
     def judge_requests(self, tree: Tree, candidates: list[Node], round_: int) -> list[Request]:
         """The round robin over `candidates` (siblings); remembers the plan on the tree."""
-        tree.pending, tree.pending_pairs = candidates, judging.plan_pairs(len(candidates), self.cfg.judge_orders)
+        flip = lambda i, j: judging.coin_flip(  # noqa: E731 - `one` order: A/B by a seeded coin
+            self.seed, tree.tree_id, round_, candidates[i].candidate_index, candidates[j].candidate_index)
+        tree.pending, tree.pending_pairs = candidates, judging.plan_pairs(len(candidates), self.cfg.judge_orders, flip)
         prefix = candidates[0].parent.path_texts()
         return [
             Request(
@@ -96,11 +104,10 @@ class SearchContext:
         ]
 
     def record_verdicts(self, tree: Tree, round_: int, outputs: list[Completion]) -> list[int]:
-        """Judgment rows and wins/games of the pending candidates; returns the wins."""
-        from builder.steps import parse_verdict
-
+        """Judgment rows and wins/games of the pending candidates (copied to their duplicates);
+        returns the wins of the distinct candidates, and records whether the round was an all-tie."""
         cands, pairs = tree.pending, tree.pending_pairs
-        verdicts = [parse_verdict(o.text) for o in outputs]
+        verdicts = judge_verdicts(outputs)
         for (a, b, swapped), out, verdict in zip(pairs, outputs, verdicts, strict=True):
             tree.judgments.append(Judgment(
                 tree.next_judgment_id(), cands[a].parent.node_id, round_, cands[a].node_id,
@@ -111,4 +118,39 @@ class SearchContext:
         wins = judging.scores(len(cands), pairs, verdicts)
         for node, w, g in zip(cands, wins, judging.games(len(cands), pairs)):
             node.wins, node.games = w, g
+        for node in cands[0].parent.children:
+            if node.round == round_ and node.duplicate_of is not None:
+                node.wins, node.games = node.duplicate_of.wins, node.duplicate_of.games
+        if tree.sampled:
+            tree.sampled[-1] = (*tree.sampled[-1][:3], judging.all_tie(wins))
         return wins
+
+
+def judge_verdicts(outputs: list[Completion]) -> list[str | None]:
+    """The one place where judge outputs become verdicts: "A", "B" or None (unparseable)."""
+    from builder.steps import parse_verdict
+
+    return [parse_verdict(o.text) for o in outputs]
+
+
+def mark_distinct(nodes: list[Node], width: int) -> list[Node]:
+    """Group one round's samples by normalized step body; returns the candidates to judge.
+
+    Every sample stays a node; a sample whose body equals an earlier one's gets duplicate_of =
+    that first occurrence. The first `width` distinct bodies (in sampling order) are the
+    candidates. With two or more they are flagged judged; a single one is accepted unjudged.
+    """
+    from builder.pairs import norm_body
+
+    first: dict[str, Node] = {}
+    for node in nodes:
+        key = norm_body(node.text)
+        if key in first:
+            node.duplicate_of = first[key]
+        else:
+            first[key] = node
+    distinct = list(first.values())[:width]
+    if len(distinct) > 1:
+        for node in distinct:
+            node.judged = True
+    return distinct

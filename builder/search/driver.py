@@ -1,10 +1,14 @@
-"""The round loop: all active trees advance together, two engine calls per round.
+"""The round loop: all active trees advance together, at most three engine calls per round.
 
-Each round: one `engine.generate` call with every active tree's generation request (n = w
-candidates each), then one call with every judge request of every tree. The number of engine
-calls therefore grows with the number of rounds, never with the number of problems. A round in
-which no tree needs the engine (MCTS simulations that all end at terminal nodes, width 1 with no
-judging) skips that call.
+Each round: one `engine.generate` call with every active tree's generation request (n =
+`search.samples` each), then one call with every judge request of every tree, then (strategies
+with `plan_rollouts`, i.e. MCTS) one call with every rollout request. The number of engine calls
+therefore grows with the number of rounds, never with the number of problems. A phase in which no
+tree needs the engine (one distinct candidate everywhere, width 1, no rollouts) skips its call.
+
+Strategy interface (tournament.py, mcts.py): plan_generation / on_generated / plan_judging /
+on_judged / end_round / finalize, and optionally plan_rollouts / on_rollouts (on_rollouts is
+called for every active tree, with an empty list when it planned none).
 
 `run_search` needs no store: `psr generate` calls it per chunk, `psr eval` calls it with width 1
 (greedy solving, no judge calls) or width w (test-time search).
@@ -32,12 +36,38 @@ class SearchStats:
     judge_calls: int = 0
     gen_tokens: int = 0
     judge_tokens: int = 0
+    rollout_requests: int = 0
+    # What the search did with its samples (summed over trees; see `count_tree`).
+    sampling_rounds: int = 0  # rounds that sampled candidates
+    samples: int = 0
+    distinct: int = 0  # distinct step bodies among the samples
+    single_rounds: int = 0  # rounds decided with one distinct candidate (no judge call)
+    judged_rounds: int = 0  # rounds with >= 2 distinct candidates judged
+    all_tie_rounds: int = 0  # of those, rounds whose judgments were all ties
+    rollbacks: int = 0
+    accepted_steps: int = 0
+    distinct_hist: dict = field(default_factory=dict)  # "d" -> rounds with d distinct samples
 
     def add(self, other: "SearchStats") -> None:
         for name in self.__slots__:
-            if name != "rounds":
+            if name == "distinct_hist":
+                for d, n in other.distinct_hist.items():
+                    self.distinct_hist[str(d)] = self.distinct_hist.get(str(d), 0) + n
+            elif name != "rounds":
                 setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rounds = max(self.rounds, other.rounds)
+
+    def count_tree(self, tree: Tree) -> None:
+        for samples, distinct, judged, tie in tree.sampled:
+            self.sampling_rounds += 1
+            self.samples += samples
+            self.distinct += distinct
+            self.distinct_hist[str(distinct)] = self.distinct_hist.get(str(distinct), 0) + 1
+            self.single_rounds += judged == 0
+            self.judged_rounds += judged > 1
+            self.all_tie_rounds += bool(tie)
+        self.rollbacks += tree.n_rollbacks
+        self.accepted_steps += len(tree.path)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -83,9 +113,12 @@ def run_search(engine, renderer, problems: list[dict], search_cfg, templates: Te
         progress.on_round(stats.rounds, len(active))
         _generation_phase(engine, strategy, ctx, active, stats, progress)
         _judging_phase(engine, strategy, ctx, active, stats, progress)
+        if hasattr(strategy, "plan_rollouts"):
+            _rollout_phase(engine, strategy, ctx, active, stats, progress)
         active = _end_round(strategy, ctx, active, stats, progress)
     for tree in trees:
         _grade(tree, checker)
+        stats.count_tree(tree)
     stats.wall_seconds = time.perf_counter() - started
     return _result(trees, stats)
 
@@ -123,6 +156,22 @@ def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
     progress.on_tokens(judge_tokens=tokens, judge_calls=len(flat))
 
 
+def _rollout_phase(engine, strategy, ctx, active, stats, progress) -> None:
+    planned = [(t, strategy.plan_rollouts(ctx, t, stats.rounds)) for t in active if t.active]
+    flat = [r for _, reqs in planned for r in reqs]
+    outputs = _call(engine, flat, stats) if flat else []
+    at, tokens = 0, 0
+    for tree, reqs in planned:
+        mine = outputs[at:at + len(reqs)]
+        at += len(reqs)
+        strategy.on_rollouts(ctx, tree, stats.rounds, mine)
+        tokens += sum(c.n_tokens for cs in mine for c in cs)
+    stats.rollout_requests += len(flat)
+    stats.gen_tokens += tokens
+    if tokens:
+        progress.on_tokens(gen_tokens=tokens)
+
+
 def _end_round(strategy, ctx, active, stats, progress) -> list[Tree]:
     still = []
     for tree in active:
@@ -138,10 +187,10 @@ def _end_round(strategy, ctx, active, stats, progress) -> list[Tree]:
 
 
 def _round_cap(cfg) -> int:
-    """Most rounds a tree can need: steps plus two per rollback (tournament), or the simulations."""
+    """Most rounds a tree can need (tournament.round_cap, or the MCTS simulations)."""
     if cfg.strategy == "mcts":
-        return cfg.mcts.simulations
-    return cfg.max_steps + 2 * cfg.max_rollbacks + 1
+        return mcts.simulations(cfg)
+    return tournament.round_cap(cfg)
 
 
 def _call(engine, requests, stats: SearchStats):

@@ -2,10 +2,13 @@
 
 Every function takes and returns plain values so tests call them directly.
 
-Round robin: for candidates 0..w-1 every unordered pair {i, j} (i < j) is judged with the lower
-index shown as A (`swapped` False); with `judge_orders: both` it is judged again with the order
-reversed (`swapped` True): w(w-1) calls; with `one`, w(w-1)/2. A candidate's score is the number
-of judgments it won; an unparseable verdict is a win for neither side.
+Round robin over the d distinct candidates of a round, numbered 0..d-1 in sampling order: every
+unordered pair {i, j} (i < j) is judged. `swapped` is true when the candidate shown as A was
+sampled later than B. With `judge_orders: both` each pair is judged in both orders (i as A, then
+j as A): d(d-1) calls. With `one` each pair is judged once, d(d-1)/2 calls, and which candidate
+is A is a seeded coin flip per pair (`coin_flip`), so a judge that prefers a position adds noise
+instead of ranking candidates by sampling index. A candidate's score is the number of judgments
+it won; an unparseable verdict is a win for neither side.
 
 Tie-breaks: best = the highest score, among equals the lowest candidate index; worst = the lowest
 score, among equals the lowest candidate index. All-tie (max == min, which includes "every verdict
@@ -17,17 +20,29 @@ from __future__ import annotations
 import hashlib
 
 
-def plan_pairs(width: int, orders: str = "both") -> list[tuple[int, int, bool]]:
-    """(index shown as A, index shown as B, swapped) for every judge call of one round."""
+def plan_pairs(width: int, orders: str = "both", flip=None) -> list[tuple[int, int, bool]]:
+    """(index shown as A, index shown as B, swapped) for every judge call of one round.
+
+    `flip(i, j) -> bool` decides, for `one`, whether j (the later sample) is shown as A; without
+    it the lower index is A (callers in the search always pass the seeded coin)."""
     if orders not in ("both", "one"):
         raise ValueError(f"judge_orders must be 'both' or 'one', got {orders!r}")
     out = []
     for i in range(width):
         for j in range(i + 1, width):
-            out.append((i, j, False))
             if orders == "both":
+                out += [(i, j, False), (j, i, True)]
+            elif flip is not None and flip(i, j):
                 out.append((j, i, True))
+            else:
+                out.append((i, j, False))
     return out
+
+
+def coin_flip(seed: int, tree_id: str, round_: int, index_i: int, index_j: int) -> bool:
+    """The seeded coin of `judge_orders: one` for the pair of candidate indices (i, j), i < j:
+    true shows j as A. Derived from the run seed, tree, round and pair, so it is reproducible."""
+    return derive_seed(seed, tree_id, round_, "order", index_i, index_j) % 2 == 1
 
 
 def scores(width: int, pairs: list[tuple[int, int, bool]], verdicts: list[str | None]) -> list[int]:

@@ -23,18 +23,24 @@ class Node:
     text: str = ""
     is_terminal: bool = False
     on_path: bool = False
-    wins: int | None = None
-    games: int = 0  # judgments this node took part in (for its win rate)
+    wins: int | None = None  # a duplicate carries its representative's; null when never judged
+    games: int = 0  # judgments this node (or its representative) took part in (for its win rate)
+    duplicate_of: "Node | None" = None  # first sample of the round with the same normalized body
+    judged: bool = False  # one of the round's distinct candidates that went to the judge
     finish_reason: str | None = None
     n_tokens: int = 0
     logprob: float | None = None
     step_correct: bool | None = None
     children: list["Node"] = field(default_factory=list)
-    # MCTS only: visits, the judged prior (win rate) and the sum of backed-up values.
+    # MCTS only: visits, the prior (judged win rate share among siblings), the leaf evaluation
+    # (blend of rollout agreement and win rate), the rollout agreement, and backed-up values.
     visits: int | None = None
     prior: float | None = None
+    evaluation: float | None = None
+    rollout_score: float | None = None
     backed_sum: float = 0.0
-    ended: int = 0  # simulations that ended at this node (expansion or terminal evaluation)
+    ended: int = 0  # simulations that ended at this node (its expansion)
+    exhausted: bool = False  # MCTS: nothing left to expand below (terminal, depth limit, or all children so)
 
     @property
     def win_rate(self) -> float:
@@ -43,12 +49,20 @@ class Node:
 
     @property
     def value(self) -> float | None:
-        """MCTS value: mean of the prior and every backed-up value (the root has no prior)."""
+        """MCTS value: mean of the leaf evaluation and every backed-up value (the root has none).
+
+        Null outside MCTS and for children MCTS never evaluated (duplicates, unjudged extras)."""
         if self.visits is None:
             return None
-        if self.prior is None:
+        if self.parent is None:
             return self.backed_sum / self.visits if self.visits else 0.0
-        return (self.prior + self.backed_sum) / (1 + self.visits)
+        if self.evaluation is None:
+            return None
+        return (self.evaluation + self.backed_sum) / (1 + self.visits)
+
+    @property
+    def representative(self) -> "Node":
+        return self.duplicate_of if self.duplicate_of is not None else self
 
     def path_texts(self) -> list[str]:
         """Step texts from the root's first child down to this node (the prefix it ends)."""
@@ -67,6 +81,8 @@ class Node:
             "wins": self.wins, "visits": self.visits, "value": self.value,
             "finish_reason": self.finish_reason, "n_tokens": self.n_tokens, "logprob": self.logprob,
             "step_correct": self.step_correct,
+            "duplicate_of": self.duplicate_of.node_id if self.duplicate_of is not None else None,
+            "judged": self.judged, "rollout_score": self.rollout_score,
         }
 
 
@@ -77,7 +93,7 @@ class Judgment:
     round: int
     node_a: str
     node_b: str
-    swapped: bool
+    swapped: bool  # node_a was sampled after node_b (higher candidate_index)
     verdict: str | None
     raw: str
     n_tokens: int
@@ -109,15 +125,19 @@ class Tree:
     judgments: list[Judgment] = field(default_factory=list)
     path: list[Node] = field(default_factory=list)  # accepted steps, root excluded
     n_rollbacks: int = 0
+    rollbacks_at: dict = field(default_factory=dict)  # step (depth) -> all-tie rollbacks charged to it
     n_rounds: int = 0
     judge_calls: int = 0
     gen_tokens: int = 0
     judge_tokens: int = 0
     correct: bool | None = None
-    # Per-round scratch: the candidates being judged and the judge calls planned for them.
+    # One record per sampling round, for the stats: (samples, distinct, judged, all_tie or None).
+    sampled: list[tuple[int, int, int, bool | None]] = field(default_factory=list)
+    # Per-round scratch: the distinct candidates being judged and the judge calls planned for them.
     pending: list[Node] = field(default_factory=list)
     pending_pairs: list[tuple[int, int, bool]] = field(default_factory=list)
     sim_path: list[Node] = field(default_factory=list)  # MCTS: nodes visited by this simulation
+    answers: list[str] = field(default_factory=list)  # MCTS: final answers of every rollout so far
 
     def __post_init__(self):
         if not self.nodes:

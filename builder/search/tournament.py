@@ -1,14 +1,25 @@
 """The paper's tournament search (PSRLM Sec. 3.3), one round at a time for one tree.
 
-A round: sample w candidate next steps after the accepted path (one request, n = w), judge them
-round robin, then
-- all tie (max wins == min wins): roll back - the last accepted step leaves the path (on_path
-  false, so its pair disappears) and the next round re-samples from its parent; with no accepted
-  step yet, the next round simply re-samples step 1. Each counts against `max_rollbacks`; an
-  all-tie with the budget spent ends the tree as "abandoned" (the rollback is not done).
-- else accept the best candidate (argmax wins, ties to the lowest candidate index); the tree is
-  "finished" when that step is terminal, "max_steps" when it is step `max_steps`.
+A round: sample `samples` (default w) candidate next steps after the accepted path (one request),
+group them by normalized step body (context.mark_distinct: duplicates point at their first
+occurrence) and keep up to w distinct candidates in sampling order. Then:
+- one distinct candidate: accept it, with no judge call, no pair and no rollback (the model is
+  sure; there is nothing to compare);
+- two or more: judge them round robin (judging.py), then
+  - all tie (max wins == min wins): roll back - the last accepted step leaves the path (on_path
+    false, so it gives no pair) and the next round re-samples from its parent; with no accepted
+    step yet, the next round simply re-samples step 1. The rollback is charged to the step being
+    decided (`rollback_scope: step`, the depth of the tied candidates) or to the tree (`tree`),
+    against `max_rollbacks`. With the budget spent, `on_rollbacks_spent` decides: `accept` takes
+    the first distinct candidate (no pair: the round is an all-tie) and goes on; `abandon` does
+    this last rollback too (so no pair of the popped step survives) and ends the tree "abandoned";
+  - else accept the best candidate (argmax wins, ties to the lowest candidate index).
+The tree is "finished" when the accepted step is terminal, "max_steps" when it is step `max_steps`.
 Width 1 is greedy solving: the single candidate is accepted with no judge call.
+
+Invariants (tested): a round's judge calls are d(d-1) (both orders) or d(d-1)/2 (one) for its d
+judged distinct candidates, and 0 when d = 1; every accepted step of a decisive round has the most
+wins among its distinct siblings; no step a rollback discarded is on the path.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ def on_generated(ctx: SearchContext, tree: Tree, round_: int, completions) -> No
     candidates = ctx.add_candidates(tree, current_parent(tree), round_, completions)
     tree.pending = candidates
     if len(candidates) == 1:
+        tree.pending = []
         accept(ctx, tree, candidates[0])
 
 
@@ -43,7 +55,7 @@ def on_judged(ctx: SearchContext, tree: Tree, round_: int, outputs) -> None:
     wins = ctx.record_verdicts(tree, round_, outputs)
     candidates, tree.pending = tree.pending, []
     if judging.all_tie(wins):
-        rollback(ctx, tree)
+        all_tie(ctx, tree, candidates)
     else:
         accept(ctx, tree, candidates[judging.best_index(wins)])
 
@@ -57,13 +69,35 @@ def accept(ctx: SearchContext, tree: Tree, node: Node) -> None:
         tree.status = MAX_STEPS
 
 
-def rollback(ctx: SearchContext, tree: Tree) -> None:
-    if tree.n_rollbacks >= ctx.cfg.max_rollbacks:
+def rollbacks_charged(ctx: SearchContext, tree: Tree, depth: int) -> int:
+    """Rollbacks already charged against the budget of this step (scope step) or tree (scope tree)."""
+    return tree.n_rollbacks if ctx.cfg.rollback_scope == "tree" else tree.rollbacks_at.get(depth, 0)
+
+
+def all_tie(ctx: SearchContext, tree: Tree, candidates: list[Node]) -> None:
+    """The all-tie rule among >= 2 distinct candidates: roll back, or act on a spent budget."""
+    depth = candidates[0].depth
+    if rollbacks_charged(ctx, tree, depth) < ctx.cfg.max_rollbacks:
+        rollback(tree, depth)
+    elif ctx.cfg.on_rollbacks_spent == "accept":
+        accept(ctx, tree, candidates[0])
+    else:
+        rollback(tree, depth)
         tree.status = ABANDONED
-        return
+
+
+def rollback(tree: Tree, depth: int) -> None:
     tree.n_rollbacks += 1
+    tree.rollbacks_at[depth] = tree.rollbacks_at.get(depth, 0) + 1
     if tree.path:
         tree.path.pop().on_path = False
+
+
+def round_cap(cfg) -> int:
+    """Most rounds a tree can need: one per step plus two per possible rollback (the tied round and
+    re-deciding the popped step), plus the last rollback of an abandoned tree."""
+    budget = cfg.max_rollbacks * (cfg.max_steps if cfg.rollback_scope == "step" else 1)
+    return cfg.max_steps + 2 * budget + 2
 
 
 def end_round(ctx: SearchContext, tree: Tree) -> None:
