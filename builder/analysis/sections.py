@@ -9,6 +9,7 @@ from __future__ import annotations
 # (section, SQL file in builder/sql/, title) in report order.
 SECTIONS = (
     ("volume", "volume", "Volume"),
+    ("search", "search", "What the search did: samples, distinct candidates, ties, rollbacks, pairs"),
     ("judge_consistency", "judge_consistency", "Judge consistency"),
     ("judge_truth", "judge_truth", "Judge vs step correctness"),
     ("pairs_truth", "pairs_truth", "Training pairs vs step correctness"),

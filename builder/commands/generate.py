@@ -55,7 +55,18 @@ def _summary(r) -> str:
     return (f"iteration {r.iteration}:{shard} computed {len(r.computed)} chunk(s) ({r.n_problems} problems: {statuses}), "
             f"skipped {len(r.skipped)} complete, of {r.n_chunks}; {s.rounds} max rounds, {s.engine_calls} engine calls, "
             f"{s.gen_tokens} gen tokens, {s.judge_calls} judge calls ({rate:.1f}/s engine), "
-            f"{r.wall_seconds:.1f}s wall, {s.engine_seconds:.1f}s in the engine")
+            f"{r.wall_seconds:.1f}s wall, {s.engine_seconds:.1f}s in the engine\n{_search_line(s)}")
+
+
+def _search_line(s) -> str:
+    """What the search did with its samples (the same figures as the manifest's search_totals)."""
+    hist = " ".join(f"{d}:{n}" for d, n in sorted(s.distinct_hist.items(), key=lambda kv: int(kv[0]))) or "-"
+    tie = f"{s.all_tie_rounds / s.judged_rounds:.0%}" if s.judged_rounds else "-"
+    per_step = f"{s.judge_calls / s.accepted_steps:.1f}" if s.accepted_steps else "-"
+    return (f"  search: {s.sampling_rounds} rounds, {s.samples} samples, {s.distinct} distinct "
+            f"(distinct per round {hist}); {s.single_rounds} rounds with one distinct candidate (no judge call), "
+            f"all-tie {tie} of {s.judged_rounds} judged rounds, {s.rollbacks} rollbacks, "
+            f"{s.accepted_steps} accepted steps, {per_step} judge calls per accepted step")
 
 
 @click.command()
@@ -76,8 +87,9 @@ def seal(run_dir, iteration):
         say(f"iteration {iteration} is already sealed")
         return
     rows = ", ".join(f"{v} {t}" for t, v in report.rows.items())
-    say(f"sealed iteration {iteration}: {rows}; {report.totals['judge_calls']} judge calls, "
-        f"{report.totals['gen_tokens']} gen tokens")
+    t = report.totals
+    say(f"sealed iteration {iteration}: {rows}; {t['judge_calls']} judge calls, {t['gen_tokens']} gen tokens; "
+        f"{t['single_rounds']} of {t['sampling_rounds']} rounds with one distinct candidate, {t['rollbacks']} rollbacks")
 
 
 @click.command()

@@ -148,6 +148,7 @@ def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall
     chunks.write_json(chunks.marker_path(run, iteration, c), {
         "chunk": c, "problem_ids": plan.chunk_ids(c), "parts": parts,
         "stats": {**res.stats.as_dict(), "chunk_wall_seconds": wall},
+        "statuses": dict(Counter(t["status"] for t in res.trees)),
         "engine": _engine_info(info), "model": model,
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
@@ -222,11 +223,25 @@ def _check_stray_parts(run, iteration: int, plan) -> None:
                        "remove them or rerun `psr generate --force`")
 
 
+TOTAL_KEYS = ("gen_tokens", "judge_tokens", "judge_calls", "gen_requests", "rollout_requests", "engine_calls",
+              "engine_seconds", "sampling_rounds", "samples", "distinct", "single_rounds", "judged_rounds",
+              "all_tie_rounds", "rollbacks", "accepted_steps")
+
+
 def _totals(markers: list[dict]) -> dict:
-    keys = ("gen_tokens", "judge_tokens", "judge_calls", "gen_requests", "engine_calls", "engine_seconds")
-    out = {k: sum(m["stats"].get(k, 0) for m in markers) for k in keys}
+    """The manifest's search_totals: sums over the chunks' stats (see driver.SearchStats), the
+    histogram of distinct candidates per round, and trees by status."""
+    out = {k: sum(m["stats"].get(k, 0) for m in markers) for k in TOTAL_KEYS}
     out["wall_seconds"] = sum(m["stats"].get("chunk_wall_seconds", 0.0) for m in markers)
     out["chunks"] = len(markers)
+    hist, statuses = Counter(), Counter()
+    for m in markers:
+        hist.update(m["stats"].get("distinct_hist", {}))
+        statuses.update(m.get("statuses", {}))
+    out["distinct_hist"] = dict(sorted(hist.items(), key=lambda kv: int(kv[0])))
+    out["trees_by_status"] = dict(sorted(statuses.items()))
+    out["all_tie_rate"] = out["all_tie_rounds"] / out["judged_rounds"] if out["judged_rounds"] else None
+    out["judge_calls_per_step"] = out["judge_calls"] / out["accepted_steps"] if out["accepted_steps"] else None
     return out
 
 

@@ -1,0 +1,81 @@
+-- What the search did with its samples, per iteration (the figures of `psr generate`'s summary,
+-- plus pairs). A round = the children of one parent sampled together (nodes.parent_id, round).
+--   rounds                 rounds that sampled candidates
+--   samples, distinct_candidates   sampled nodes; those that are no duplicate (duplicate_of null)
+--   distinct_per_round     histogram "d:rounds ..." of distinct samples per round
+--   rounds_one_distinct    rounds with one distinct sample (accepted with no judge call)
+--   rounds_judged          rounds with >= 2 judged distinct candidates (nodes.judged)
+--   all_tie_rate           judged rounds whose judged candidates all have the same wins / rounds_judged
+--   rollbacks              sum of trees.n_rollbacks
+--   finished, max_steps, abandoned   trees by status
+--   pairs_per_problem      pairs / trees
+--   judge_calls_per_step   sum of trees.judge_calls / accepted steps (on_path nodes below the root)
+--   pairs_right_over_wrong, pairs_wrong_over_right, pairs_both_right, pairs_both_wrong
+--                          pairs by step_correct of chosen and rejected (only pairs with both known;
+--                          all null when no pair has both)
+WITH rounds AS (
+    SELECT iteration, parent_id, round,
+           count(*) AS samples,
+           count(*) FILTER (WHERE duplicate_of IS NULL) AS distinct_samples,
+           count(*) FILTER (WHERE judged) AS judged,
+           count(DISTINCT wins) FILTER (WHERE judged) AS judged_win_levels
+    FROM nodes WHERE parent_id IS NOT NULL
+    GROUP BY iteration, parent_id, round
+),
+r AS (
+    SELECT iteration,
+           count(*) AS rounds,
+           sum(samples) AS samples,
+           sum(distinct_samples) AS distinct_samples,
+           count(*) FILTER (WHERE distinct_samples = 1) AS rounds_one_distinct,
+           count(*) FILTER (WHERE judged >= 2) AS rounds_judged,
+           count(*) FILTER (WHERE judged >= 2 AND judged_win_levels = 1) AS all_tie_rounds
+    FROM rounds GROUP BY iteration
+),
+h AS (
+    SELECT iteration, string_agg(d || ':' || n, ' ' ORDER BY d) AS distinct_per_round
+    FROM (SELECT iteration, distinct_samples AS d, count(*) AS n FROM rounds GROUP BY iteration, distinct_samples)
+    GROUP BY iteration
+),
+t AS (
+    SELECT iteration, count(*) AS trees,
+           count(*) FILTER (WHERE status = 'finished') AS finished,
+           count(*) FILTER (WHERE status = 'max_steps') AS max_steps,
+           count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
+           sum(n_rollbacks) AS rollbacks,
+           sum(judge_calls) AS judge_calls
+    FROM trees GROUP BY iteration
+),
+s AS (SELECT iteration, count(*) AS accepted_steps FROM nodes WHERE on_path AND parent_id IS NOT NULL GROUP BY iteration),
+p AS (
+    SELECT iteration, count(*) AS pairs,
+           count(*) FILTER (WHERE chosen_correct IS NOT NULL AND rejected_correct IS NOT NULL) AS known,
+           count(*) FILTER (WHERE chosen_correct AND NOT rejected_correct) AS row_,
+           count(*) FILTER (WHERE NOT chosen_correct AND rejected_correct) AS wor,
+           count(*) FILTER (WHERE chosen_correct AND rejected_correct) AS both_right,
+           count(*) FILTER (WHERE NOT chosen_correct AND NOT rejected_correct) AS both_wrong
+    FROM pairs GROUP BY iteration
+)
+SELECT t.iteration,
+       coalesce(r.rounds, 0) AS rounds,
+       coalesce(r.samples, 0) AS samples,
+       coalesce(r.distinct_samples, 0) AS distinct_candidates,
+       h.distinct_per_round,
+       coalesce(r.rounds_one_distinct, 0) AS rounds_one_distinct,
+       coalesce(r.rounds_judged, 0) AS rounds_judged,
+       r.all_tie_rounds / nullif(r.rounds_judged, 0) AS all_tie_rate,
+       t.rollbacks,
+       t.finished, t.max_steps, t.abandoned,
+       coalesce(p.pairs, 0) AS pairs,
+       coalesce(p.pairs, 0) / t.trees AS pairs_per_problem,
+       t.judge_calls,
+       coalesce(s.accepted_steps, 0) AS accepted_steps,
+       t.judge_calls / nullif(s.accepted_steps, 0) AS judge_calls_per_step,
+       CASE WHEN p.known > 0 THEN p.row_ END AS pairs_right_over_wrong,
+       CASE WHEN p.known > 0 THEN p.wor END AS pairs_wrong_over_right,
+       CASE WHEN p.known > 0 THEN p.both_right END AS pairs_both_right,
+       CASE WHEN p.known > 0 THEN p.both_wrong END AS pairs_both_wrong
+FROM t
+LEFT JOIN r USING (iteration) LEFT JOIN h USING (iteration)
+LEFT JOIN s USING (iteration) LEFT JOIN p USING (iteration)
+ORDER BY t.iteration;
