@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from builder.engines.base import Completion, Request
 from builder.search import judging
-from builder.search.state import Judgment, Node, Tree
+from builder.search.state import Judgment, Node, SampledRound, Tree
 
 
 class Checker(Protocol):
@@ -83,8 +83,8 @@ class SearchContext:
             tree.gen_tokens += c.n_tokens
             out.append(node)
         distinct = mark_distinct(out, self.cfg.width)
-        tree.sampled.append((len(out), len({n.representative.node_id for n in out}), len(distinct)
-                             if len(distinct) > 1 else 0, None))
+        n_distinct = sum(n.duplicate_of is None for n in out)
+        tree.sampled.append(SampledRound(len(out), n_distinct, len(distinct) if len(distinct) > 1 else 0))
         return distinct
 
     def judge_requests(self, tree: Tree, candidates: list[Node], round_: int) -> list[Request]:
@@ -122,7 +122,7 @@ class SearchContext:
             if node.round == round_ and node.duplicate_of is not None:
                 node.wins, node.games = node.duplicate_of.wins, node.duplicate_of.games
         if tree.sampled:
-            tree.sampled[-1] = (*tree.sampled[-1][:3], judging.all_tie(wins))
+            tree.sampled[-1].all_tie = judging.all_tie(wins)
         return wins
 
 

@@ -58,14 +58,14 @@ class SearchStats:
         self.rounds = max(self.rounds, other.rounds)
 
     def count_tree(self, tree: Tree) -> None:
-        for samples, distinct, judged, tie in tree.sampled:
+        for r in tree.sampled:
             self.sampling_rounds += 1
-            self.samples += samples
-            self.distinct += distinct
-            self.distinct_hist[str(distinct)] = self.distinct_hist.get(str(distinct), 0) + 1
-            self.single_rounds += judged == 0
-            self.judged_rounds += judged > 1
-            self.all_tie_rounds += bool(tie)
+            self.samples += r.samples
+            self.distinct += r.distinct
+            self.distinct_hist[str(r.distinct)] = self.distinct_hist.get(str(r.distinct), 0) + 1
+            self.single_rounds += r.judged == 0
+            self.judged_rounds += r.judged > 1
+            self.all_tie_rounds += r.all_tie
         self.rollbacks += tree.n_rollbacks
         self.accepted_steps += len(tree.path)
 

@@ -60,10 +60,6 @@ class Node:
             return None
         return (self.evaluation + self.backed_sum) / (1 + self.visits)
 
-    @property
-    def representative(self) -> "Node":
-        return self.duplicate_of if self.duplicate_of is not None else self
-
     def path_texts(self) -> list[str]:
         """Step texts from the root's first child down to this node (the prefix it ends)."""
         out, node = [], self
@@ -84,6 +80,15 @@ class Node:
             "duplicate_of": self.duplicate_of.node_id if self.duplicate_of is not None else None,
             "judged": self.judged, "rollout_score": self.rollout_score,
         }
+
+
+@dataclass(slots=True)
+class SampledRound:
+    """What one sampling round of a tree did, for the stats (driver.SearchStats.count_tree)."""
+    samples: int
+    distinct: int  # distinct step bodies among the samples
+    judged: int  # candidates sent to the judge (0 when fewer than two distinct)
+    all_tie: bool = False  # the judged candidates all got the same wins
 
 
 @dataclass(slots=True)
@@ -131,8 +136,7 @@ class Tree:
     gen_tokens: int = 0
     judge_tokens: int = 0
     correct: bool | None = None
-    # One record per sampling round, for the stats: (samples, distinct, judged, all_tie or None).
-    sampled: list[tuple[int, int, int, bool | None]] = field(default_factory=list)
+    sampled: list[SampledRound] = field(default_factory=list)  # one per sampling round
     # Per-round scratch: the distinct candidates being judged and the judge calls planned for them.
     pending: list[Node] = field(default_factory=list)
     pending_pairs: list[tuple[int, int, bool]] = field(default_factory=list)
