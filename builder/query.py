@@ -31,11 +31,20 @@ def view_sql(run: Run, table: str) -> str:
         body = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in cols.items())
         return f"CREATE OR REPLACE VIEW {table} AS SELECT {body} WHERE false;"
     glob = str(run.data_dir / table / "iteration=*" / "part-*.parquet")
-    select = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in cols.items())
+    present = _columns_in_parts(run, table)
+    # A column added to schemas/ after a run was written reads as NULL in that run's old parts.
+    select = ", ".join(f"CAST({n if n in present else 'NULL'} AS {t}) AS {n}" for n, t in cols.items())
     return (
         f"CREATE OR REPLACE VIEW {table} AS SELECT {select} "
         f"FROM read_parquet({_sql_str(glob)}, hive_partitioning = false, union_by_name = true);"
     )
+
+
+def _columns_in_parts(run: Run, table: str) -> set[str]:
+    """Column names found in any part of the table (Parquet footers only, no data read)."""
+    import pyarrow.parquet as pq
+
+    return {name for path in part_paths(run, table) for name in pq.read_schema(path).names}
 
 
 def view_statements(run: Run) -> list[str]:

@@ -61,3 +61,24 @@ def test_run_defaults_to_env(tmp_path):
     run = _two_iterations(tmp_path)
     res = invoke("sql", "SELECT count(*) AS n FROM problems", "--format", "csv", env={"PSR_RUN": str(run.root)})
     assert res.exit_code == 0 and res.output.splitlines()[1] == "5"
+
+
+def test_parts_written_before_a_column_existed_read_it_as_null(tmp_path):
+    """A run written by an older version (its parts lack a column schemas/ has since gained) stays
+    queryable: the missing column reads as NULL instead of failing every view."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = _two_iterations(tmp_path)
+    folder = run.data_dir / "problems" / "iteration=1"
+    old = pq.read_table(next(folder.glob("part-*.parquet")))
+    dropped = old.column_names[-1]
+    assert old.num_columns > 2
+    for path in list(folder.glob("part-*.parquet")):
+        path.unlink()
+    pq.write_table(old.drop_columns([dropped]), folder / "part-old.parquet")
+    res = invoke("sql", f"SELECT iteration, count(*) AS n, count({dropped}) AS known FROM problems "
+                 "GROUP BY iteration ORDER BY iteration", "--run", run.root, "--format", "json")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.output.strip().splitlines() if line.startswith("{")]
+    assert rows == [{"iteration": 1, "n": 3, "known": 0}, {"iteration": 2, "n": 2, "known": 2}]
