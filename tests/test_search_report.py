@@ -77,6 +77,7 @@ def test_summary_manifest_and_report_agree_with_the_tables(run, tmp_path):
     (sec,) = json.loads((tmp_path / "report.json").read_text())["sections"]["search"]
     assert sec["distinct_per_round"] == " ".join(f"{d}:{n}" for d, n in sorted(distinct.items()))
     assert (sec["rounds"], sec["rounds_one_distinct"], sec["rounds_judged"]) == (len(rounds), distinct[1], len(judged))
+    assert sec["judge_calls_one_distinct"] == 0 and sec["samples"] == len(nodes) - len(trees)
     assert sec["all_tie_rate"] == pytest.approx(ties / len(judged))
     assert sec["judge_calls_per_step"] == pytest.approx(sum(t["judge_calls"] for t in trees) / steps)
     assert sec["pairs"] == len(pairs) and sec["pairs_per_problem"] == pytest.approx(len(pairs) / len(trees))

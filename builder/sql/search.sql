@@ -1,11 +1,16 @@
 -- What the search did with its samples, per iteration (the figures of `psr generate`'s summary,
 -- plus pairs). A round = the children of one parent sampled together (nodes.parent_id, round).
+-- Distinct candidates are counted from the step text (marker stripped, whitespace collapsed: the
+-- normalization of builder/pairs.py norm_body), so runs made before nodes.duplicate_of existed
+-- (where it reads as null) give the same figures for the same data.
 --   rounds                 rounds that sampled candidates
---   samples, distinct_candidates   sampled nodes; those that are no duplicate (duplicate_of null)
---   distinct_per_round     histogram "d:rounds ..." of distinct samples per round
---   rounds_one_distinct    rounds with one distinct sample (accepted with no judge call)
---   rounds_judged          rounds with >= 2 judged distinct candidates (nodes.judged)
---   all_tie_rate           judged rounds whose judged candidates all have the same wins / rounds_judged
+--   samples, distinct_candidates   sampled nodes; distinct step bodies among them
+--   distinct_per_round     histogram "d:rounds ..." of distinct candidates per round
+--   rounds_one_distinct    rounds with one distinct candidate
+--   judge_calls_one_distinct   judgments in those rounds (0 since distinct-candidate judging)
+--   rounds_judged          rounds with >= 2 distinct candidates and judgments
+--   all_tie_rate           of those, rounds whose judged candidates (nodes.judged; every node in
+--                          older runs) all have the same wins / rounds_judged
 --   rollbacks              sum of trees.n_rollbacks
 --   finished, max_steps, abandoned   trees by status
 --   pairs_per_problem      pairs / trees
@@ -16,21 +21,23 @@
 WITH rounds AS (
     SELECT iteration, parent_id, round,
            count(*) AS samples,
-           count(*) FILTER (WHERE duplicate_of IS NULL) AS distinct_samples,
-           count(*) FILTER (WHERE judged) AS judged,
-           count(DISTINCT wins) FILTER (WHERE judged) AS judged_win_levels
+           count(DISTINCT trim(regexp_replace(regexp_replace(text, '^\s*[Ss][Tt][Ee][Pp]\s*\d*\s*:', ''), '\s+', ' ', 'g')))
+               AS distinct_samples,
+           count(DISTINCT wins) FILTER (WHERE judged OR judged IS NULL) AS judged_win_levels
     FROM nodes WHERE parent_id IS NOT NULL
     GROUP BY iteration, parent_id, round
 ),
+jr AS (SELECT iteration, parent_id, round, count(*) AS calls FROM judgments GROUP BY iteration, parent_id, round),
 r AS (
     SELECT iteration,
            count(*) AS rounds,
            sum(samples) AS samples,
            sum(distinct_samples) AS distinct_samples,
            count(*) FILTER (WHERE distinct_samples = 1) AS rounds_one_distinct,
-           count(*) FILTER (WHERE judged >= 2) AS rounds_judged,
-           count(*) FILTER (WHERE judged >= 2 AND judged_win_levels = 1) AS all_tie_rounds
-    FROM rounds GROUP BY iteration
+           coalesce(sum(calls) FILTER (WHERE distinct_samples = 1), 0) AS judge_calls_one_distinct,
+           count(*) FILTER (WHERE distinct_samples >= 2 AND calls > 0) AS rounds_judged,
+           count(*) FILTER (WHERE distinct_samples >= 2 AND calls > 0 AND judged_win_levels = 1) AS all_tie_rounds
+    FROM rounds LEFT JOIN jr USING (iteration, parent_id, round) GROUP BY iteration
 ),
 h AS (
     SELECT iteration, string_agg(d || ':' || n, ' ' ORDER BY d) AS distinct_per_round
@@ -62,6 +69,7 @@ SELECT t.iteration,
        coalesce(r.distinct_samples, 0) AS distinct_candidates,
        h.distinct_per_round,
        coalesce(r.rounds_one_distinct, 0) AS rounds_one_distinct,
+       coalesce(r.judge_calls_one_distinct, 0) AS judge_calls_one_distinct,
        coalesce(r.rounds_judged, 0) AS rounds_judged,
        r.all_tie_rounds / nullif(r.rounds_judged, 0) AS all_tie_rate,
        t.rollbacks,
