@@ -103,7 +103,7 @@ class Mcts(Section):
 
 
 class Search(Section):
-    strategy: Literal["tournament", "mcts"] = "tournament"
+    strategy: Literal["tournament", "mcts", "solution"] = "tournament"
     width: int = Field(6, ge=2)
     temperature: float = 0.5
     top_p: float = 0.95
@@ -112,6 +112,7 @@ class Search(Section):
     judge_orders: Literal["both", "one"] = "both"
     judge_temperature: float = 0.0
     judge_max_tokens: int = 512
+    judge_samples: int = Field(1, ge=1, description="solution strategy: scoring calls per solution, averaged (Yuan et al. 2024 used 3).")
     max_rollbacks: int = Field(3, ge=0)
     rollback_scope: Literal["step", "tree"] = Field("step", description="max_rollbacks counts per step (depth) or per tree.")
     on_rollbacks_spent: Literal["accept", "abandon"] = Field(

@@ -8,6 +8,12 @@ and unjudged samples never pair) whose judgments were not all ties (equal wins f
   too), so it gives no pair.
 - mcts: one per expanded node: best vs worst judged child by value (ties by visits, then the
   lowest candidate index).
+- solution (the SRLM baseline; every solution is scored, not compared, so wins are null): one per
+  tree whose solutions' scores differ: the highest- vs the lowest-scored complete solution
+  (builder.search.judging.best_worst; ties give no pair). Both are whole responses, so both are
+  marked terminal (is_final_step, rejected_terminal) and the export ends each with exactly one
+  EOS; chosen_wins/rejected_wins are 0, margin = score difference; the head_to_head gate does
+  not apply (no direct judgments).
 `prompt` is exactly the generation prompt the step was sampled from (chat template + accepted
 prefix), `prefix` the accepted steps before it.
 
@@ -55,9 +61,12 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tupl
             siblings[(n["parent_id"], n["round"])].append(n)
     out = []
     for _, group in sorted(siblings.items(), key=lambda kv: _creation_order(*kv[0])):
+        group.sort(key=lambda n: n["candidate_index"])
+        if strategy_of[group[0]["tree_id"]] == "solution":  # scored, not compared: ties are by score
+            out.extend(_solution_pair(group))
+            continue
         if len(group) < 2 or len({n["wins"] for n in group}) == 1:
             continue  # nothing judged, or an all-tie round: no preference was expressed
-        group.sort(key=lambda n: n["candidate_index"])
         if strategy_of[group[0]["tree_id"]] == "mcts":
             key = lambda n: (n["value"], n["visits"], -n["candidate_index"])  # noqa: E731
             out.append((max(group, key=key), min(group, key=key)))
@@ -67,6 +76,13 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tupl
             others = [n for n in group if n is not chosen]
             out.append((chosen, min(others, key=lambda n: (n["wins"], n["candidate_index"]))))
     return out
+
+
+def _solution_pair(group: list[dict]) -> list[tuple[dict, dict]]:
+    from builder.search.judging import best_worst
+
+    found = best_worst([(n["candidate_index"], n["score"]) for n in group])
+    return [] if found is None else [(group[found[0]], group[found[1]])]
 
 
 def _creation_order(parent_id: str, round_: int) -> tuple:
@@ -117,12 +133,17 @@ def extract_pairs(trees: list[dict], nodes: list[dict], judgments: list[dict], p
         prefix = path_texts(by_id, chosen["parent_id"])
         prompt = prompt_for(problems[tree["problem_id"]], prefix)
         margin = _margin(chosen, rejected, tree["strategy"])
-        won = head_to_head(judged[(chosen["parent_id"], chosen["round"])], chosen["node_id"], rejected["node_id"])
+        # solution pairs were scored one by one, never compared: the head-to-head gate does not apply
+        won = tree["strategy"] == "solution" or head_to_head(
+            judged[(chosen["parent_id"], chosen["round"])], chosen["node_id"], rejected["node_id"])
         failed = gate(chosen["text"], rejected["text"], margin, prompt, cfg, won)
         if failed:
             dropped[failed] += 1
             continue
-        rows.append(_row(iteration, tree, chosen, rejected, prompt, prefix, margin))
+        row = _row(iteration, tree, chosen, rejected, prompt, prefix, margin)
+        if tree["strategy"] == "solution":  # whole responses: both end with EOS
+            row.update(is_final_step=True, chosen_terminal=True, rejected_terminal=True)
+        rows.append(row)
     return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped}
 
 
@@ -138,6 +159,8 @@ def path_texts(by_id: dict, node_id: str) -> list[str]:
 def _margin(chosen: dict, rejected: dict, strategy: str) -> float:
     if strategy == "mcts":
         return float(chosen["value"] - rejected["value"])
+    if strategy == "solution":
+        return float(chosen["score"] - rejected["score"])
     return float(chosen["wins"] - rejected["wins"])
 
 

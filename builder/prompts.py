@@ -64,6 +64,11 @@ def judge_message(template: str, problem: str, steps: list[str], step_a: str, st
     )
 
 
+def score_message(template: str, problem: str, solution: str) -> str:
+    """The user message that asks for a 0-5 score of one complete solution (strategy solution)."""
+    return fill(template, problem=problem.strip(), solution=solution.strip())
+
+
 def segment_message(template: str, question: str, solution: str) -> str:
     """The user message that asks a teacher model to split a solution into steps."""
     return fill(template, question=question.strip(), solution=solution.strip())
@@ -92,6 +97,9 @@ class ChatRenderer:
 
     def judge_prompt(self, judge_tmpl: str, problem: str, steps: list[str], step_a: str, step_b: str) -> str:
         return self.user_turn(judge_message(judge_tmpl, problem, steps, step_a, step_b))
+
+    def score_prompt(self, score_tmpl: str, problem: str, solution: str) -> str:
+        return self.user_turn(score_message(score_tmpl, problem, solution))
 
     @property
     def eos_text(self) -> str:

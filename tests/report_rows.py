@@ -68,7 +68,7 @@ def judgment_rows(tree: str, spec) -> list[dict]:
         out.append({"judgment_id": f"{tree}/j{i}", "tree_id": tree, "parent_id": f"{tree}/{parent}", "round": rnd,
                     "node_a": na, "node_b": nb, "swapped": swapped, "verdict": verdict,
                     "winner": {"A": na, "B": nb}.get(verdict),
-                    "raw": f"... [[{verdict}]]" if verdict else "no verdict", "n_tokens": 5})
+                    "raw": f"... [[{verdict}]]" if verdict else "no verdict", "n_tokens": 5, "score": None})
     return out
 
 
@@ -79,7 +79,7 @@ def node(tree, k, parent, depth, rnd, idx, on_path=False, correct=None, tokens=1
             "is_terminal": terminal, "on_path": on_path, "wins": wins, "visits": None, "value": None,
             "finish_reason": None if parent is None else "stop", "n_tokens": 0 if parent is None else tokens,
             "logprob": None, "step_correct": correct, "duplicate_of": None, "judged": parent is not None,
-            "rollout_score": None}
+            "rollout_score": None, "score": None, "n_steps": None}
 
 
 def it1_nodes() -> list[dict]:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from builder.search import mcts, tournament
+from builder.search import mcts, solution, tournament
 from builder.search.context import Checker, SearchContext, Templates
 from builder.search.state import ACTIVE, MAX_STEPS, Tree, tree_id
 
-STRATEGIES = {"tournament": tournament, "mcts": mcts}
+STRATEGIES = {"tournament": tournament, "mcts": mcts, "solution": solution}
 
 
 @dataclass(slots=True)

@@ -80,6 +80,20 @@ def all_tie(wins: list[int]) -> bool:
     return len(wins) > 1 and max(wins) == min(wins)
 
 
+def best_worst(scored: list[tuple[int, float | None]]) -> tuple[int, int] | None:
+    """Solution strategy: (best, worst) candidate index by mean self-score, ties to the lowest
+    index; None when no two scores differ (no preference: no pair).
+
+    `scored` is (candidate_index, score) per solution; solutions with score None are left out.
+    """
+    valid = [(i, s) for i, s in scored if s is not None]
+    if len(valid) < 2:
+        return None
+    best = max(valid, key=lambda p: (p[1], -p[0]))
+    worst = min(valid, key=lambda p: (p[1], p[0]))
+    return None if best[1] == worst[1] else (best[0], worst[0])
+
+
 def derive_seed(*parts) -> int:
     """A request seed from named parts (run seed, tree id, round, kind, k): stable across processes."""
     digest = hashlib.sha256(repr(parts).encode()).digest()

@@ -41,6 +41,9 @@ class Node:
     backed_sum: float = 0.0
     ended: int = 0  # simulations that ended at this node (its expansion)
     exhausted: bool = False  # MCTS: nothing left to expand below (terminal, depth limit, or all children so)
+    # solution strategy only: the mean in-range self-score and the steps of a complete solution.
+    score: float | None = None
+    n_steps: int | None = None
 
     @property
     def win_rate(self) -> float:
@@ -79,6 +82,7 @@ class Node:
             "step_correct": self.step_correct,
             "duplicate_of": self.duplicate_of.node_id if self.duplicate_of is not None else None,
             "judged": self.judged, "rollout_score": self.rollout_score,
+            "score": self.score, "n_steps": self.n_steps,
         }
 
 
@@ -97,11 +101,12 @@ class Judgment:
     parent_id: str
     round: int
     node_a: str
-    node_b: str
+    node_b: str | None  # None for a solution score (one node scored, nothing compared)
     swapped: bool  # node_a was sampled after node_b (higher candidate_index)
     verdict: str | None
     raw: str
     n_tokens: int
+    score: float | None = None  # solution strategy: the parsed points
 
     @property
     def winner(self) -> str | None:
@@ -114,6 +119,7 @@ class Judgment:
             "judgment_id": self.judgment_id, "tree_id": tree_id, "parent_id": self.parent_id,
             "round": self.round, "node_a": self.node_a, "node_b": self.node_b, "swapped": self.swapped,
             "verdict": self.verdict, "winner": self.winner, "raw": self.raw, "n_tokens": self.n_tokens,
+            "score": self.score,
         }
 
 
@@ -170,10 +176,15 @@ class Tree:
 
         return extract_boxed(self.path[-1].text) if self.path else None
 
+    @property
+    def n_steps(self) -> int:
+        """Steps on the accepted path; a complete solution (strategy solution) counts its own steps."""
+        return sum(1 if n.n_steps is None else n.n_steps for n in self.path)
+
     def to_row(self) -> dict:
         return {
             "tree_id": self.tree_id, "problem_id": self.problem_id, "strategy": self.strategy,
-            "status": self.status, "n_steps": len(self.path), "n_rollbacks": self.n_rollbacks,
+            "status": self.status, "n_steps": self.n_steps, "n_rollbacks": self.n_rollbacks,
             "n_rounds": self.n_rounds, "final_answer": self.final_answer, "correct": self.correct,
             "judge_calls": self.judge_calls, "gen_tokens": self.gen_tokens,
             "judge_tokens": self.judge_tokens, "chunk": self.chunk,
