@@ -2,6 +2,7 @@
 #   make test            install what is needed, run every test (what CI runs)
 #   make iter N=1        iteration 0 (if needed) then iteration 1 on the embedded demo
 #   RUN=runs/q7b PRESET=qwen2.5-math-7b make iter N=1   the real-model path (GPU machine)
+#   make iter N=2 PRESET=demo-srlm RUN=runs/demo-srlm; make compare   the SRLM baseline side by side
 
 PYTHON ?= python3
 RUN ?= runs/demo
@@ -15,10 +16,10 @@ TRAINER_VENV := .venv-axolotl
 PSR := $(VENV)/bin/psr
 PYTEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup trainer test test-fast init iter0 iter help
+.PHONY: setup trainer test test-fast init iter0 iter compare help
 
 help:
-	@sed -n '1,5p' Makefile
+	@sed -n '1,6p' Makefile
 
 setup: $(VENV)/.installed
 
@@ -45,11 +46,16 @@ test-fast: setup
 
 # Iteration 0: M0 -> M1 by SFT on IFT + EFT (skipped when the config gives models.M1).
 # Every step skips work already done, so re-running continues where it stopped.
+# A preset whose models.M1 lies in another run (demo-srlm: ../demo/models/M1) shares that run's
+# iteration 0: it is built there first; when that run does not exist, iteration 0 is built here.
 init: setup trainer
-	@test -f $(RUN)/run.yaml || $(PSR) init $(RUN) --preset $(PRESET)
+	@test -f $(RUN)/run.yaml || $(PSR) init $(RUN) --preset $(PRESET) $$($(VENV)/bin/python -m builder.store.base_run init-args $(RUN) $(PRESET))
+	@base=$$($(VENV)/bin/python -m builder.store.base_run base $(RUN)); \
+	 if [ -n "$$base" ]; then $(MAKE) --no-print-directory init RUN=$$base; fi
 	@if $(VENV)/bin/python -c "import sys; from builder.store import Run; sys.exit(0 if Run.open('$(RUN)').config.models.M1 else 1)"; \
 	 then echo "models.M1 is given in $(RUN)/run.yaml: iteration 0 skipped"; \
 	 else $(MAKE) --no-print-directory iter0 RUN=$(RUN); fi
+	$(PSR) eval --run $(RUN) --iter 1 --if-needed
 
 iter0:
 	$(PSR) model tiny $(RUN)/models/M0 --run $(RUN)
@@ -71,3 +77,9 @@ iter: setup trainer
 	$(PSR) config --run $(RUN) --iter $(N)
 	$(PSR) train --run $(RUN) --iter $(N)
 	$(PSR) eval --run $(RUN) --iter $$(( $(N) + 1 )) --if-needed
+
+# The PSR run and its SRLM baseline side by side (psr report --compare): COMPARE_OUT/report.md.
+COMPARE ?= runs/demo-srlm
+COMPARE_OUT ?= $(RUN)/report/compare
+compare: setup
+	$(PSR) report --run $(RUN) $(foreach r,$(COMPARE),--compare $(r)) --out $(COMPARE_OUT)

@@ -1,0 +1,40 @@
+"""The SRLM baseline presets differ from their PSR twins only where the baseline must, and share M1."""
+
+import pytest
+
+from builder.config import load_preset, validate_config
+from builder.store import Run
+from builder.store.base_run import base_run, init_args
+
+TWINS = [("demo", "demo-srlm"), ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")]
+ALLOWED = {"name", "models.M1", "prompts.judge", "search.strategy", "search.judge_samples",
+           "trainer.dpo.overrides.rl_beta"}
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_flat(v, key + ".") if isinstance(v, dict) else {key: v})
+    return out
+
+
+@pytest.mark.parametrize("psr,srlm", TWINS)
+def test_twins_differ_only_in_strategy_judge_and_dpo_beta(psr, srlm):
+    a, b = (_flat(validate_config(load_preset(n), n).model_dump(mode="json")) for n in (psr, srlm))
+    changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    assert changed <= ALLOWED and {"search.strategy", "prompts.judge", "models.M1"} <= changed
+    assert b["search.strategy"] == "solution" and b["trainer.dpo.overrides.rl_beta"] == 0.1
+
+
+def test_srlm_run_uses_the_psr_runs_m1_when_that_run_exists(tmp_path):
+    from builder.store.run import init_run
+
+    srlm = tmp_path / "runs" / "demo-srlm"
+    assert init_args(str(srlm), "demo-srlm") == "--set models.M1=null"  # no runs/demo: build iteration 0 here
+    init_run(tmp_path / "runs" / "demo", "demo", [])
+    assert init_args(str(srlm), "demo-srlm") == ""
+    init_run(srlm, "demo-srlm", [])
+    assert Run.open(srlm).model_path(1) == str(tmp_path / "runs" / "demo-srlm" / ".." / "demo" / "models" / "M1")
+    assert base_run(str(srlm)) == str(tmp_path / "runs" / "demo")
+    assert base_run(str(tmp_path / "runs" / "demo")) == ""  # M1 not given: its own iteration 0
