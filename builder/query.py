@@ -32,8 +32,9 @@ def view_sql(run: Run, table: str) -> str:
         return f"CREATE OR REPLACE VIEW {table} AS SELECT {body} WHERE false;"
     glob = str(run.data_dir / table / "iteration=*" / "part-*.parquet")
     present = _columns_in_parts(run, table)
-    # A column added to schemas/ after a run was written reads as NULL in that run's old parts.
-    select = ", ".join(f"CAST({n if n in present else 'NULL'} AS {t}) AS {n}" for n, t in cols.items())
+    # A column added to schemas/ after a run was written reads as its `missing_as` (or NULL) in old parts.
+    select = ", ".join(f"CAST({n if n in present else schemas.missing_sql(table, n)} AS {t}) AS {n}"
+                       for n, t in cols.items())
     return (
         f"CREATE OR REPLACE VIEW {table} AS SELECT {select} "
         f"FROM read_parquet({_sql_str(glob)}, hive_partitioning = false, union_by_name = true);"

@@ -37,6 +37,7 @@ class Column:
     type: str
     nullable: bool
     description: str
+    missing_as: object = None  # value for parts written before the column existed (None: null)
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,7 +64,8 @@ def load_schemas() -> dict[str, TableSchema]:
     out = {}
     for path in sorted(schemas_dir().glob("*.yaml")):
         raw = yaml.safe_load(path.read_text())
-        cols = tuple(Column(c["name"], c["type"], bool(c["nullable"]), c["description"]) for c in raw["columns"])
+        cols = tuple(Column(c["name"], c["type"], bool(c["nullable"]), c["description"], c.get("missing_as"))
+                     for c in raw["columns"])
         for c in cols:
             if c.type not in _TYPES:
                 raise PsrError(f"{path}: column '{c.name}' has unknown type '{c.type}'")
@@ -129,6 +131,30 @@ def conform(table: str, data, origin: str = ""):
             raise InputError(f"{where}table '{table}', column '{field.name}', row {row}: null in a non-nullable column")
         cols.append(col)
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def upgrade(table: str, data, origin: str = ""):
+    """Add the columns a part written by an older version lacks: `missing_as` from the schema, else
+    null. A non-nullable column without `missing_as` cannot be filled: InputError naming it."""
+    import pyarrow as pa
+
+    for col in get(table).columns:
+        if col.name in data.column_names:
+            continue
+        if col.missing_as is None and not col.nullable:
+            where = f"{origin}: " if origin else ""
+            raise InputError(f"{where}table '{table}': column '{col.name}' is missing (written by an older version)")
+        typ = getattr(pa, _TYPES[col.type][0])()
+        data = data.append_column(col.name, pa.array([col.missing_as] * data.num_rows, type=typ))
+    return data
+
+
+def missing_sql(table: str, name: str) -> str:
+    """The SQL literal a view uses for a column absent from every part (see `upgrade`)."""
+    col = next(c for c in get(table).columns if c.name == name)
+    if col.missing_as is None:
+        return "NULL"
+    return ("TRUE" if col.missing_as else "FALSE") if isinstance(col.missing_as, bool) else repr(col.missing_as)
 
 
 def _rows_to_table(table: str, rows: list[dict], schema, where: str):

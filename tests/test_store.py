@@ -156,3 +156,42 @@ def test_require_model_is_the_one_existence_check(tmp_path):
         run.require_model(2)
     (run.models_dir() / "M2" / "config.json").write_text("{}")
     assert run.require_model(2) == str(run.models_dir() / "M2")
+
+
+def test_parts_of_an_older_version_are_upgraded_on_read(tmp_path):
+    """nodes parts written before duplicate_of / judged existed: read_table and psr sql fill them
+    (null, and the schema's missing_as false) instead of failing on the run."""
+    import pyarrow.parquet as pq
+
+    from builder.store import read_table
+    from tests.helpers import invoke, make_run
+    from tests.report_rows import it1_nodes
+
+    run = make_run(tmp_path)
+    path = write_table(run, "nodes", 1, "a", it1_nodes())
+    old = pq.read_table(path).drop_columns(["duplicate_of", "judged"])
+    path.unlink()
+    pq.write_table(old, path)
+    table = read_table(run, "nodes", 1)
+    assert table.num_rows == len(it1_nodes())
+    assert set(table.column("judged").to_pylist()) == {False}
+    assert set(table.column("duplicate_of").to_pylist()) == {None}
+    res = invoke("sql", "SELECT count(*) FILTER (WHERE NOT judged) AS unjudged, count(duplicate_of) AS dups FROM nodes",
+                 "--run", run.root, "--format", "csv")
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[1] == f"{len(it1_nodes())},0"
+
+
+def test_an_old_part_missing_a_required_column_is_a_clear_error(tmp_path):
+    import pyarrow.parquet as pq
+
+    from builder.errors import InputError
+    from builder.store import read_table
+    from tests.helpers import make_run
+    from tests.report_rows import it1_nodes
+
+    run = make_run(tmp_path)
+    path = write_table(run, "nodes", 1, "a", it1_nodes())
+    pq.write_table(pq.read_table(path).drop_columns(["depth"]), path)
+    with pytest.raises(InputError, match="column 'depth' is missing"):
+        read_table(run, "nodes", 1)

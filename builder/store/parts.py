@@ -56,7 +56,7 @@ def read_table(run: Run, table: str, iteration: int | None = None):
     paths = part_paths(run, table, iteration)
     if not paths:
         return schema.empty_table()
-    parts = [schemas.conform(table, pq.read_table(p), origin=str(p)) for p in paths]
+    parts = [schemas.conform(table, schemas.upgrade(table, pq.read_table(p), str(p)), origin=str(p)) for p in paths]
     return pa.concat_tables(parts)
 
 
