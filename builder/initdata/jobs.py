@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 from builder.errors import PsrError, SealedError
-from builder.store import Run, is_sealed, part_paths, seal
+from builder.store import Run, atomic, is_sealed, part_paths, seal
 
 LOG_NAMES = {"ift": "ift_rejections.jsonl", "eft": "eft_pairs.jsonl"}
 
@@ -46,18 +45,7 @@ def ids_sha256(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()
 
 
-def write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    os.replace(tmp, path)
+write_json, write_jsonl = atomic.write_json, atomic.write_jsonl
 
 
 def read_jsonl(path: Path) -> list[dict]:

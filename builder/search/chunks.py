@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
+from builder.store import atomic
 
 TABLES = ("trees", "nodes", "judgments")
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -82,14 +82,7 @@ def plan_path(run, iteration: int) -> Path:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Atomic: temp name, fsync, rename; the file exists only once complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic.write_json(path, data)
 
 
 def read_json(path: Path) -> dict | None:

@@ -156,12 +156,11 @@ def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall
 
 def _remove_leftovers(run, iteration: int, c: int) -> None:
     """Temp files of this chunk left by a killed process (only this chunk's, so shards never collide)."""
+    from builder.store.atomic import leftovers
+
     name = chunks.part_name(c)
-    for table in SEARCH_TABLES:
-        for tmp in run.table_dir(table, iteration).glob(f".part-{name}.parquet.tmp-*"):
-            tmp.unlink(missing_ok=True)
-    marker = chunks.marker_path(run, iteration, c)
-    for tmp in marker.parent.glob(f".{marker.name}.tmp-*"):
+    targets = [run.table_dir(t, iteration) / f"part-{name}.parquet" for t in SEARCH_TABLES]
+    for tmp in [p for t in targets + [chunks.marker_path(run, iteration, c)] for p in leftovers(t)]:
         tmp.unlink(missing_ok=True)
 
 

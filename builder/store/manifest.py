@@ -8,11 +8,11 @@ Derived tables written after sealing (pairs, evals) are recorded with `record_ta
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from builder.errors import PsrError, SealedError
+from builder.store.atomic import write_json
 from builder.store.lineage import sha256_file
 from builder.store.parts import part_paths
 from builder.store.run import Run
@@ -93,10 +93,7 @@ def record_table(run: Run, iteration: int, table: str, extra: dict | None = None
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
-    os.replace(tmp, path)
+    write_json(path, data, indent=2)
 
 
 def check_sealed_files(run: Run, iteration: int | None = None) -> tuple[list[str], int]:

@@ -1,14 +1,14 @@
-"""Atomic Parquet parts: write to a hidden temp name, fsync, rename; read back schema-checked."""
+"""Atomic Parquet parts (store/atomic.py); read back schema-checked."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 from builder import schemas
 from builder.errors import InputError
+from builder.store.atomic import atomic_open
 from builder.store.run import Run
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -38,12 +38,8 @@ def write_table(run: Run, table: str, iteration: int, name: str, data) -> Path:
     out_dir = run.table_dir(table, iteration)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"part-{name}.parquet"
-    tmp = out_dir / f".part-{name}.parquet.tmp-{os.getpid()}"
-    with open(tmp, "wb") as fh:
+    with atomic_open(final, "wb") as fh:
         pq.write_table(tbl, fh, compression="zstd")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
     return final
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from builder.config import RunConfig, apply_override, dump_config, load_config, load_preset, validate_config
 from builder.errors import InputError, PsrError
+from builder.store.atomic import write_text
 
 CONFIG_NAME = "run.yaml"
 
@@ -97,7 +98,5 @@ def init_run(root: Path, preset: str, overrides: list[str], force: bool = False)
         apply_override(data, item)
     cfg = validate_config(data, f"preset '{preset}' with --set overrides")
     root.mkdir(parents=True, exist_ok=True)
-    tmp = cfg_path.with_suffix(".yaml.tmp")
-    tmp.write_text(f"# psr run config (preset: {preset}); frozen for this run\n" + dump_config(cfg))
-    os.replace(tmp, cfg_path)
+    write_text(cfg_path, f"# psr run config (preset: {preset}); frozen for this run\n" + dump_config(cfg))
     return Run(root.resolve(), cfg)

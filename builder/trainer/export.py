@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import PsrError
-from builder.store import Run, is_sealed, load_manifest, read_table
+from builder.store import Run, atomic, is_sealed, load_manifest, read_table
 
 HASH_KEY = b"psr_export_sha256"
 DPO_COLUMNS = ("prompt", "chosen", "rejected")
@@ -211,19 +210,12 @@ def _write_parquet(path: Path, rows: list[dict], digest: str, sft: bool) -> None
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows, schema=_schema(sft)).replace_schema_metadata({HASH_KEY: digest.encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    with atomic.atomic_open(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic.write_json(path, data, indent=2, default=str)
 
 
 def _dropped_text(dropped: dict) -> str:

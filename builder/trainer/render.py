@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from builder.errors import InputError, PsrError
-from builder.store import Run
+from builder.store import Run, atomic
 from builder.trainer.env import REPO_ROOT
 from builder.trainer.export import export_path, prepared_path
 
@@ -114,14 +114,9 @@ def render_text(cfg: dict, iteration: int) -> str:
 
 def write_config(run: Run, iteration: int) -> tuple[Path, bool]:
     """Render and write RUN/trainer/iteration=N/axolotl.yaml; untouched when the content is the same."""
-    import os
-
     text = render_text(render_config(run, iteration), iteration)
     path = config_path(run, iteration)
     if path.exists() and path.read_text() == text:
         return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic.write_text(path, text)
     return path, True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import PsrError
-from builder.store import Run
+from builder.store import Run, atomic
 from builder.trainer.env import is_local_model, process_env, require_env
 from builder.trainer.render import config_path, render_config, render_text
 
@@ -68,8 +68,6 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
 
 def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float) -> None:
     """RUN/trainer/iteration=N/trained.json: what M(N+1) was trained from, beside the data."""
-    import json
-
     from builder.store.lineage import model_fingerprint, sha256_file
     from builder.trainer.export import export_path
 
@@ -83,9 +81,7 @@ def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds:
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     path = run.trainer_dir(iteration) / "trained.json"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    atomic.write_json(path, record, indent=2)
 
 
 def _current_config(run: Run, iteration: int) -> Path:

@@ -1,0 +1,69 @@
+"""The one way every file of a run is written: complete or not at all.
+
+Write to a hidden temp name in the same folder (`.NAME.tmp-PID`, so a rename never crosses file
+systems and two processes never share a temp file), fsync the file, rename it over the target,
+then fsync the folder so the rename itself survives a power loss. A reader sees the old file or
+the new one, never half of one; a killed writer leaves only a temp file, which `leftovers` finds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def leftovers(path: Path) -> list[Path]:
+    """Temp files of `path` left by killed writers (any process)."""
+    return sorted(path.parent.glob(f".{path.name}.tmp-*")) if path.parent.exists() else []
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "w"):
+    """Yield a file handle; on a clean exit the content replaces `path`, on an error nothing changes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    encoding = None if "b" in mode else "utf-8"
+    try:
+        with open(tmp, mode, encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_text(path: Path, text: str) -> Path:
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def write_json(path: Path, data, indent: int = 1, **dump_kwargs) -> Path:
+    return write_text(path, json.dumps(data, indent=indent, ensure_ascii=False, **dump_kwargs))
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    return write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some file systems (and Windows) do not open folders; the rename is done anyway
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
