@@ -173,6 +173,22 @@ class Hub(Section):
     tags: list[str] = Field(default_factory=lambda: ["psrlm", "step-dpo", "self-rewarding", "math"])
 
 
+class RayExecutor(Section):
+    """Resources of one Ray actor (one model per actor, loaded once); `psr generate --executor ray`."""
+
+    num_cpus: float = Field(1.0, ge=0, description="CPUs per actor (the hf engine's torch threads on CPU).")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per actor: 1 for one vLLM engine per GPU, "
+                            "engine.vllm.tensor_parallel_size for tensor parallel.")
+    max_concurrency: int = Field(1, ge=1, description="Chunks one actor runs at once (>1 only for an openai engine).")
+    max_retries: int = Field(3, ge=0, description="Restarts of a dead actor and retries of its chunk.")
+    workers: int | None = Field(None, ge=1, description="Actors; None: as many as the cluster's resources fit "
+                                "(at most one per chunk).")
+
+
+class Executor(Section):
+    ray: RayExecutor = RayExecutor()
+
+
 class RunConfig(Section):
     name: str = "run"
     seed: int = 1234
@@ -183,6 +199,7 @@ class RunConfig(Section):
     engine: Engine = Engine()
     prompts: Prompts = Prompts()
     search: Search = Search()
+    executor: Executor = Executor()
     pairs: Pairs = Pairs()
     init_data: InitData = InitData()
     trainer: Trainer = Trainer()

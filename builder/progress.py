@@ -21,7 +21,7 @@ class SearchProgress:
     def __init__(self, total_problems: int, enabled: bool):
         self.total, self.enabled = total_problems, enabled
         self.done = self.gen_tokens = self.judge_tokens = self.judge_calls = 0
-        self.chunk, self.round, self.active = "-", 0, 0
+        self.chunk, self.round, self.active, self.chunks_done = "-", 0, 0, 0
         self.started = time.perf_counter()
         self._progress = self._task = None
 
@@ -61,6 +61,14 @@ class SearchProgress:
     def on_trees_done(self, n: int) -> None:
         self.done += n
         self._refresh()
+
+    def chunk_done(self, chunk: int, marker: dict, n_problems: int) -> None:
+        """A chunk finished on a remote worker (Ray): its marker's totals, summed over workers."""
+        st = marker.get("stats", {})
+        self.chunks_done += 1
+        self.chunk = f"{chunk} ({self.chunks_done} done)"
+        self.on_tokens(st.get("gen_tokens", 0), st.get("judge_tokens", 0), st.get("judge_calls", 0))
+        self.on_trees_done(n_problems)
 
     def skip(self, n: int) -> None:
         """Problems of chunks already complete (or of other shards): out of the total, so the ETA holds."""

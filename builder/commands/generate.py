@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from builder.commands.options import force_option, iter_option, quiet_option, report_removed, run_option, say
+from builder.commands.options import (
+    executor_options,
+    force_option,
+    iter_option,
+    quiet_option,
+    report_removed,
+    run_option,
+    say,
+)
 
 
 @click.command()
@@ -12,9 +20,10 @@ from builder.commands.options import force_option, iter_option, quiet_option, re
 @iter_option
 @click.option("--shard", metavar="I/K", help="Only the chunks c with c % K == I (K independent processes cover all).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first K problems (by problem_id hash order).")
+@executor_options
 @force_option
 @quiet_option
-def generate(run_dir, iteration, shard, limit, force, quiet):
+def generate(run_dir, iteration, shard, limit, executor, address, force, quiet):
     """Search over iteration N's problems with M(N); writes trees, nodes and judgments.
 
     Resumable: complete chunks are skipped, so rerun the same command after a crash. A sealed
@@ -24,6 +33,7 @@ def generate(run_dir, iteration, shard, limit, force, quiet):
     Examples:
       psr generate --run runs/demo --iter 1
       psr generate --run R --iter 1 --shard 0/4    # one of 4 processes; then `psr seal`
+      psr generate --run R --iter 1 --executor ray --address auto   # chunks on a Ray cluster
     """
     from builder.progress import SearchProgress, live_enabled
     from builder.search.iteration import generate_iteration
@@ -31,7 +41,8 @@ def generate(run_dir, iteration, shard, limit, force, quiet):
 
     run = Run.open(run_dir)
     with SearchProgress(_problem_count(run, iteration, limit), live_enabled(quiet)) as progress:
-        report = generate_iteration(run, iteration, shard, limit, force, progress=progress)
+        report = generate_iteration(run, iteration, shard, limit, force, progress=progress, executor=executor,
+                                    address=address)
     if report.sealed:
         say(f"iteration {iteration} is sealed; nothing to do")
         return

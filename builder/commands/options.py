@@ -1,4 +1,4 @@
-"""Option bundles shared by commands (--run, --iter, --force, --quiet) and small output helpers."""
+"""Option bundles shared by commands (--run, --iter, --force, --quiet, --executor) and small output helpers."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def quiet_option(f):
 
 def show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
+
+
+def executor_options(f):
+    """--executor local|ray and --address (docs/cluster.md)."""
+    f = click.option("--address", envvar="RAY_ADDRESS", show_envvar=True, metavar="HOST:PORT|auto",
+                     help="Ray cluster to join (with --executor ray); default: start a local one.")(f)
+    return click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                        help="Run the chunks in this process, or as tasks on Ray actors "
+                             "(resources: run.yaml executor.ray).")(f)
 
 
 def say(message: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from builder.errors import PsrError
 from builder.search import chunks
 from builder.search.context import AnswerChecker, Templates
-from builder.search.driver import SearchStats, run_search
+from builder.search.driver import SearchStats
 
 SEARCH_TABLES = ["trees", "nodes", "judgments"]
 SEALED_TABLES = ["problems", *SEARCH_TABLES]
@@ -90,8 +90,11 @@ def prepare(run, iteration: int, limit: int | None, force: bool, report: Generat
 
 
 def generate_iteration(run, iteration: int, shard: str | None = None, limit: int | None = None,
-                       force: bool = False, progress=None, engine=None) -> GenerateReport:
-    """Compute this shard's missing chunks of iteration N. `engine` overrides loading M(N) (tests, bench)."""
+                       force: bool = False, progress=None, engine=None, executor: str = "local",
+                       address: str | None = None) -> GenerateReport:
+    """Compute this shard's missing chunks of iteration N in this process or on Ray (builder/executors).
+
+    `engine` overrides loading M(N) (tests, benches; local executor only)."""
     started = time.perf_counter()
     report = GenerateReport(iteration, shard=chunks.parse_shard(shard))
     prepared = prepare(run, iteration, limit, force, report)
@@ -106,68 +109,28 @@ def generate_iteration(run, iteration: int, shard: str | None = None, limit: int
     if progress is not None:
         progress.skip(len(plan.problem_ids) - report.n_problems)
     if todo:
-        _compute(run, iteration, plan, by_id, todo, report, progress, engine)
+        _compute(run, iteration, plan, by_id, todo, report, progress, engine, executor, address)
     report.wall_seconds = time.perf_counter() - started
     return report
 
 
-def _compute(run, iteration, plan, by_id, todo, report, progress, engine) -> None:
-    from builder.engines import load_engine
-    from builder.prompts import ChatRenderer
+def _compute(run, iteration, plan, by_id, todo, report, progress, engine, executor, address) -> None:
+    from builder.executors import run_chunks
+    from builder.search.chunk_task import GenerateTask
 
-    model = run.require_model(iteration)
-    if engine is None:
-        engine = load_engine(run.config.engine.name, model, run.config.engine.settings())
-    renderer = ChatRenderer(model)
-    templates = Templates.from_config(run.config.prompts)
-    checker = make_checker(run, list(by_id.values()))
-    for c in todo:
-        if progress is not None:
-            progress.start_chunk(c)
-        problems = [by_id[pid] for pid in plan.chunk_ids(c)]
-        t0 = time.perf_counter()
-        res = run_search(engine, renderer, problems, run.config.search, templates, run.config.seed, checker,
-                         iteration=iteration, chunk=c, progress=progress)
-        write_chunk(run, iteration, c, plan, res, engine, model, time.perf_counter() - t0)
+    run.require_model(iteration)  # a missing M(N) is named here, before any worker starts
+    mine = {pid: by_id[pid] for c in todo for pid in plan.chunk_ids(c)}
+    task = GenerateTask(str(run.root), iteration, plan, mine, engine)
+
+    def done(c: int, marker: dict) -> None:
         report.computed.append(c)
-        report.stats.add(res.stats)
-        report.statuses.update(t["status"] for t in res.trees)
+        report.stats.add(SearchStats(**{k: v for k, v in marker["stats"].items() if k in SearchStats.__slots__}))
+        report.statuses.update(marker.get("statuses", {}))
+        if progress is not None and executor != "local":
+            progress.chunk_done(c, marker, len(plan.chunk_ids(c)))
 
-
-def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall: float) -> None:
-    """One part per table (atomic), then the marker (atomic, last)."""
-    from builder.store import write_table
-
-    _remove_leftovers(run, iteration, c)
-    parts = {}
-    for table in SEARCH_TABLES:
-        rows = getattr(res, table)
-        path = write_table(run, table, iteration, chunks.part_name(c), rows)
-        parts[table] = chunks.part_entry(path, len(rows))
-    info = getattr(engine, "info", None)
-    chunks.write_json(chunks.marker_path(run, iteration, c), {
-        "chunk": c, "problem_ids": plan.chunk_ids(c), "parts": parts,
-        "stats": {**res.stats.as_dict(), "chunk_wall_seconds": wall},
-        "statuses": dict(Counter(t["status"] for t in res.trees)),
-        "engine": _engine_info(info), "model": model,
-        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })
-
-
-def _remove_leftovers(run, iteration: int, c: int) -> None:
-    """Temp files of this chunk left by a killed process (only this chunk's, so shards never collide)."""
-    from builder.store.atomic import leftovers
-
-    name = chunks.part_name(c)
-    targets = [run.table_dir(t, iteration) / f"part-{name}.parquet" for t in SEARCH_TABLES]
-    for tmp in [p for t in targets + [chunks.marker_path(run, iteration, c)] for p in leftovers(t)]:
-        tmp.unlink(missing_ok=True)
-
-
-def _engine_info(info) -> dict:
-    if info is None:
-        return {"name": "unknown"}
-    return {"name": info.name, "version": info.version, "settings": info.settings}
+    run_chunks(task, todo, executor, ray_settings=run.config.executor.ray, address=address,
+               progress=progress if executor == "local" else None, on_done=done)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,122 @@
+"""One chunk of `psr generate` as a task any executor runs (builder/executors): load once, run many.
+
+`GenerateTask` carries what a worker needs (run root, iteration, plan, the plan's problems) and
+nothing it cannot pickle; setup() opens the run and loads M(N) in the worker's process, run()
+searches one chunk and writes it: one part per table (atomic), then the marker (atomic, last).
+A chunk whose marker already verifies is not recomputed, so a retried chunk does no work twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.search import chunks
+
+SEARCH_TABLES = ["trees", "nodes", "judgments"]
+
+
+@dataclass(slots=True)
+class Worker:
+    run: object
+    model: str
+    engine: object
+    renderer: object
+    templates: object
+    checker: object
+
+
+@dataclass
+class GenerateTask:
+    root: str
+    iteration: int
+    plan: chunks.Plan
+    problems: dict  # problem_id -> problem row, for the plan's problems
+    engine: object = None  # an already loaded engine (tests, benches); local executor only
+
+    def size(self, c: int) -> int:
+        return len(self.plan.chunk_ids(c))
+
+    def setup(self) -> Worker:
+        from builder.engines import load_engine
+        from builder.prompts import ChatRenderer
+        from builder.search.context import Templates
+        from builder.search.iteration import make_checker
+        from builder.store import Run
+
+        run = Run.open(self.root)
+        model = run.require_model(self.iteration)
+        engine = self.engine or load_engine(run.config.engine.name, model, run.config.engine.settings())
+        return Worker(run, model, engine, ChatRenderer(model), Templates.from_config(run.config.prompts),
+                      make_checker(run, list(self.problems.values())))
+
+    def __getstate__(self):  # an engine object never travels to a Ray worker: each loads its own
+        return {"root": self.root, "iteration": self.iteration, "plan": self.plan, "problems": self.problems,
+                "engine": None}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def run(self, w: Worker, c: int, progress=None) -> dict:
+        from builder.search.driver import run_search
+
+        done = chunks.verify_marker(w.run, self.iteration, c, self.plan)
+        if done is not None:
+            return done
+        cfg = w.run.config
+        t0 = time.perf_counter()
+        res = run_search(w.engine, w.renderer, [self.problems[p] for p in self.plan.chunk_ids(c)], cfg.search,
+                         w.templates, cfg.seed, w.checker, iteration=self.iteration, chunk=c, progress=progress)
+        return write_chunk(w.run, self.iteration, c, self.plan, res, w.engine, w.model, time.perf_counter() - t0)
+
+
+def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall: float) -> dict:
+    """One part per table (atomic), then the marker (atomic, last); returns the marker."""
+    from builder.store import write_table
+
+    remove_leftovers(run, iteration, c)
+    parts = {}
+    for table in SEARCH_TABLES:
+        rows = getattr(res, table)
+        path = write_table(run, table, iteration, chunks.part_name(c), rows)
+        parts[table] = chunks.part_entry(path, len(rows))
+    marker = {
+        "chunk": c, "problem_ids": plan.chunk_ids(c), "parts": parts,
+        "stats": {**res.stats.as_dict(), "chunk_wall_seconds": wall},
+        "statuses": dict(Counter(t["status"] for t in res.trees)),
+        "engine": engine_info(getattr(engine, "info", None)), "model": model,
+        "worker": {"host": _host(), "pid": _pid()},
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    chunks.write_json(chunks.marker_path(run, iteration, c), marker)
+    return marker
+
+
+def remove_leftovers(run, iteration: int, c: int) -> None:
+    """Temp files of this chunk left by a killed process (only this chunk's, so shards never collide)."""
+    from builder.store.atomic import leftovers
+
+    name = chunks.part_name(c)
+    targets = [run.table_dir(t, iteration) / f"part-{name}.parquet" for t in SEARCH_TABLES]
+    for tmp in [p for t in targets + [chunks.marker_path(run, iteration, c)] for p in leftovers(Path(t))]:
+        tmp.unlink(missing_ok=True)
+
+
+def engine_info(info) -> dict:
+    if info is None:
+        return {"name": "unknown"}
+    return {"name": info.name, "version": info.version, "settings": info.settings}
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
