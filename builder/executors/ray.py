@@ -110,13 +110,31 @@ def connect(ray, address: str | None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         check_reachable(address)
+    saved = os.environ.get("PYTHONPATH")
+    if address is None:  # the local workers import this very builder package, installed or not
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), saved) if p)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                  configure_logging=True, ignore_reinit_error=True)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"Ray cluster at {address}" if address else "a local Ray cluster"
-        raise PsrError(f"cannot connect to {where}: {str(exc).splitlines()[0]}") from None
+        hint = ("; a cluster with token authentication needs RAY_AUTH_MODE=token and its token here"
+                if address and not os.environ.get("RAY_AUTH_MODE") else "")
+        raise PsrError(f"cannot connect to {where}: {str(exc).splitlines()[0]}{hint}") from None
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
     return address is None
+
+
+def _package_root() -> str:
+    from pathlib import Path
+
+    import builder
+
+    return str(Path(builder.__file__).resolve().parent.parent)
 
 
 def check_reachable(address: str) -> None:

@@ -1,0 +1,158 @@
+"""`psr generate --executor ray` on real local Ray clusters (2 CPU workers) with the real tiny model.
+
+Rows are compared with a local run by content hash per table; the kill test sends SIGKILL to a
+real Ray actor process. Ray's token authentication is switched off for these throwaway clusters
+(RAY_AUTH_MODE=disabled) so nothing is written to the home folder.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from builder.store import Run
+from tests.helpers import invoke
+from tests.test_search_e2e import N_PROBLEMS, new_run, table_hashes
+
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_model_dir):
+    path = new_run(tmp_path_factory.mktemp("ref") / "run", tiny_model_dir)
+    res = invoke("generate", "--run", path, "--iter", 1, "--quiet")
+    assert res.exit_code == 0, res.output
+    return table_hashes(path)
+
+
+def two_workers(path) -> None:
+    """The run config of `new_run` plus two Ray actors of one CPU each (whatever the machine has)."""
+    import yaml
+
+    cfg = Path(path) / "run.yaml"
+    data = yaml.safe_load(cfg.read_text())
+    data["executor"]["ray"].update(workers=2, num_cpus=1)
+    cfg.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert Run.open(path).config.executor.ray.workers == 2
+
+
+def markers(path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((Path(path) / "work" / "iteration=1").glob("chunk-*.json"))]
+
+
+@pytest.mark.slow
+def test_local_cluster_gives_the_rows_of_a_local_run_and_a_rerun_does_no_work(reference, tmp_path, tiny_model_dir,
+                                                                             monkeypatch):
+    pytest.importorskip("ray")
+    for k, v in RAY_ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    path = new_run(tmp_path / "run", tiny_model_dir)
+    two_workers(path)
+    res = invoke("generate", "--run", path, "--iter", 1, "--executor", "ray", "--quiet")
+    assert res.exit_code == 0 and f"computed {N_PROBLEMS} chunk(s)" in res.output, res.output
+    assert table_hashes(path) == reference
+    assert len({m["worker"]["pid"] for m in markers(path)}) == 2  # both actors ran chunks, none ran in the driver
+    assert os.getpid() not in {m["worker"]["pid"] for m in markers(path)}
+    before = {p: p.stat().st_mtime_ns for p in (path / "data").rglob("*.parquet")}
+    res = invoke("generate", "--run", path, "--iter", 1, "--executor", "ray", "--quiet")
+    assert res.exit_code == 0 and "computed 0 chunk(s)" in res.output and f"skipped {N_PROBLEMS}" in res.output
+    assert {p: p.stat().st_mtime_ns for p in (path / "data").rglob("*.parquet")} == before
+    assert invoke("seal", "--run", path, "--iter", 1).exit_code == 0
+    assert invoke("validate", "--run", path).exit_code == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def head():
+    """`ray start --head --block` (the cluster guide's first command) with 2 CPUs; stopped by its pid."""
+    pytest.importorskip("ray")
+    port, temp = free_port(), tempfile.mkdtemp(prefix="psr-ray-", dir="/tmp")  # short: Ray's socket paths
+    env = {**os.environ, **RAY_ENV}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+                             f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+                             f"--temp-dir={temp}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield proc, f"127.0.0.1:{port}", env
+    finally:
+        proc.send_signal(signal.SIGTERM)  # --block stops the processes it started
+        proc.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """{pid: command line} of every process under `pid`, read from /proc."""
+    parent, cmd = {}, {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmd[int(d.name)] = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, IndexError, ValueError):
+                continue
+    out, frontier = {}, {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier and p not in out}
+        out.update({p: cmd[p] for p in frontier})
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_ray_worker_still_gives_the_rows_of_a_local_run(reference, head, tmp_path, tiny_model_dir):
+    proc_head, address, env = head
+    path = new_run(tmp_path / "run", tiny_model_dir)
+    two_workers(path)
+    proc = subprocess.Popen([sys.executable, "-m", "builder.cli", "generate", "--run", str(path), "--iter", "1",
+                             "--executor", "ray", "--address", address, "-q"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = Run.open(path).work_dir(1) / "chunk-00000.json"
+    deadline = time.monotonic() + 300
+    while not list(first.parent.glob("chunk-*.json")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [p for p, c in descendants(proc_head.pid).items() if c.startswith("ray::ChunkWorker")]
+    done_at_kill = len(markers(path))
+    assert workers and done_at_kill < N_PROBLEMS, "the kill must land mid-run"
+    os.kill(workers[0], signal.SIGKILL)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0 and f"computed {N_PROBLEMS} chunk(s)" in out, out
+    assert table_hashes(path) == reference
+    pids = {m["worker"]["pid"] for m in markers(path)}
+    assert workers[0] not in pids or len(pids) == 3  # the killed actor's chunk was redone by its restart
+    assert invoke("seal", "--run", path, "--iter", 1).exit_code == 0
+    assert invoke("validate", "--run", path).exit_code == 0
+
+
+def test_an_unreachable_address_is_a_one_line_error_naming_it(tmp_path, tiny_model_dir):
+    pytest.importorskip("ray")
+    path = new_run(tmp_path / "run", tiny_model_dir)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    res = invoke("generate", "--run", path, "--iter", 1, "--executor", "ray", "--address", f"127.0.0.1:{port}")
+    assert time.monotonic() - t0 < 30
+    assert res.exit_code == 1 and f"127.0.0.1:{port}" in res.output and "unreachable" in res.output
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert not markers(path)
+
+
+def test_executor_ray_without_ray_names_the_extra(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as when it is not installed
+    path = new_run(tmp_path / "run", tiny_model_dir)
+    res = invoke("generate", "--run", path, "--iter", 1, "--executor", "ray")
+    assert res.exit_code == 2 and "pip install 'psr-builder[ray]'" in res.output, res.output
+    assert len(res.output.strip().splitlines()) == 1
