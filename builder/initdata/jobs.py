@@ -5,8 +5,9 @@ Layout under RUN/work/iteration=0/<kind>/ (kind = ift or eft):
                        a rerun with different arguments is refused until --force
   chunk-00003.jsonl    the chunk's log (IFT: rejections; EFT: every candidate pair and its fate)
   chunk-00003.json     the chunk's marker, written LAST (atomic): its counts and its part file
-Each chunk writes RUN/data/<kind>/iteration=0/part-<kind>-c00003.parquet (atomic) before its
-marker, so a killed job redoes at most the chunk it was in. When every chunk is done the logs are
+Plan and markers are store/jobs.py's, the same as `psr generate`'s. Each chunk writes
+RUN/data/<kind>/iteration=0/part-<kind>-c00003.parquet (atomic) before its marker, so a killed
+job redoes at most the chunk it was in. When every chunk is done the logs are
 merged into RUN/work/iteration=0/<kind>_log.jsonl and the counts into <kind>_summary.json.
 Iteration 0 is sealed (tables ift + eft, summaries in the manifest under "init_data") as soon as
 both summaries exist.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from builder.errors import PsrError, SealedError
 from builder.store import Run, atomic, is_sealed, part_paths, seal
+from builder.store.jobs import ChunkJob
 
 LOG_NAMES = {"ift": "ift_rejections.jsonl", "eft": "eft_pairs.jsonl"}
 
@@ -54,8 +56,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def finished(run: Run, kind: str, plan: dict) -> dict | None:
     """The summary of a sealed iteration 0 whose job ran with this very plan (a rerun: nothing to do)."""
-    pinned, summary = job_dir(run, kind) / "plan.json", summary_path(run, kind)
-    if is_sealed(run, 0) and pinned.exists() and summary.exists() and json.loads(pinned.read_text()) == plan:
+    summary = summary_path(run, kind)
+    if is_sealed(run, 0) and summary.exists() and job(run, kind).load_plan() == plan:
         return json.loads(summary.read_text())
     return None
 
@@ -68,13 +70,11 @@ def start(run: Run, kind: str, plan: dict, force: bool) -> list[Path]:
             raise SealedError(f"iteration 0 of {run.root} is sealed; pass --force to redo its {kind} data")
         run.manifest_path(0).unlink()
         removed.append(run.manifest_path(0))
-    pinned = job_dir(run, kind) / "plan.json"
     if force:
         removed += clear(run, kind)
-    elif pinned.exists() and json.loads(pinned.read_text()) != plan:
-        raise PsrError(f"{pinned}: a different `psr init-data {kind}` job is in progress (other source, teacher, "
-                       f"limit or options); rerun with the same arguments to resume, or pass --force to restart")
-    write_json(pinned, plan)
+    if job(run, kind).pin(plan) is not None:
+        raise PsrError(f"{job(run, kind).plan_path}: a different `psr init-data {kind}` job is in progress (other "
+                       f"source, teacher, limit or options); rerun with the same arguments to resume, or pass --force to restart")
     return removed
 
 
@@ -91,29 +91,20 @@ def clear(run: Run, kind: str) -> list[Path]:
     return removed
 
 
+def job(run: Run, kind: str) -> ChunkJob:
+    """This kind's chunked job (store/jobs.py): one table, parts named <kind>-c00003."""
+    return ChunkJob(run, 0, job_dir(run, kind), (kind,), f"{kind}-")
+
+
 def marker(run: Run, kind: str, c: int) -> dict | None:
-    """The chunk's marker when the chunk is complete (its part file, if any, present)."""
-    path = job_dir(run, kind) / f"chunk-{c:05d}.json"
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    part = data.get("part")
-    if part and not (run.table_dir(kind, 0) / f"part-{part}.parquet").exists():
-        return None
-    return data
+    """The chunk's marker when the chunk is complete (its part file, if any, verified)."""
+    return job(run, kind).verify(c)
 
 
 def finish_chunk(run: Run, kind: str, c: int, rows: list[dict], log: list[dict], counts: dict) -> dict:
-    """Part (if any rows), log, then the marker: the order that makes a kill safe."""
-    from builder.store import write_table
-
-    part = part_name(kind, c) if rows else None
-    if rows:
-        write_table(run, kind, 0, part, rows)
+    """Log, then the part (if any rows) and the marker: the order that makes a kill safe."""
     write_jsonl(job_dir(run, kind) / f"chunk-{c:05d}.jsonl", log)
-    data = {"chunk": c, "part": part, "rows": len(rows), "counts": counts}
-    write_json(job_dir(run, kind) / f"chunk-{c:05d}.json", data)
-    return data
+    return job(run, kind).write(c, {kind: rows}, {"rows": len(rows), "counts": counts}, keep_empty=False)
 
 
 def finish_job(run: Run, kind: str, n_chunks: int, extra: dict) -> dict:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from builder.search import chunks
 
@@ -73,35 +72,15 @@ class GenerateTask:
 
 
 def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall: float) -> dict:
-    """One part per table (atomic), then the marker (atomic, last); returns the marker."""
-    from builder.store import write_table
-
-    remove_leftovers(run, iteration, c)
-    parts = {}
-    for table in SEARCH_TABLES:
-        rows = getattr(res, table)
-        path = write_table(run, table, iteration, chunks.part_name(c), rows)
-        parts[table] = chunks.part_entry(path, len(rows))
-    marker = {
-        "chunk": c, "problem_ids": plan.chunk_ids(c), "parts": parts,
+    """One part per table, then the marker, last (store/jobs.py); returns the marker."""
+    return chunks.job(run, iteration).write(c, {t: getattr(res, t) for t in SEARCH_TABLES}, {
+        "problem_ids": plan.chunk_ids(c),
         "stats": {**res.stats.as_dict(), "chunk_wall_seconds": wall},
         "statuses": dict(Counter(t["status"] for t in res.trees)),
         "engine": engine_info(getattr(engine, "info", None)), "model": model,
         "worker": {"host": _host(), "pid": _pid()},
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    chunks.write_json(chunks.marker_path(run, iteration, c), marker)
-    return marker
-
-
-def remove_leftovers(run, iteration: int, c: int) -> None:
-    """Temp files of this chunk left by a killed process (only this chunk's, so shards never collide)."""
-    from builder.store.atomic import leftovers
-
-    name = chunks.part_name(c)
-    targets = [run.table_dir(t, iteration) / f"part-{name}.parquet" for t in SEARCH_TABLES]
-    for tmp in [p for t in targets + [chunks.marker_path(run, iteration, c)] for p in leftovers(Path(t))]:
-        tmp.unlink(missing_ok=True)
+    })
 
 
 def engine_info(info) -> dict:

@@ -7,21 +7,21 @@ cover every chunk exactly once.
 
 A chunk is computed as one batch of trees and written as one part per table
 (part-c00003.parquet); then, last, RUN/work/iteration=N/chunk-00003.json records the parts'
-sha256 and row counts. A marker whose files verify means "done"; anything else is recomputed.
-The plan (limit, chunk size, chunk count, hash of the problem ids) is pinned in plan.json by the
-first generate, so every shard and rerun works on the same chunks.
+sha256 and row counts (store/jobs.py, shared with `psr init-data`). A marker whose files verify
+means "done"; anything else is recomputed. The plan (limit, chunk size, chunk count, hash of the
+problem ids) is pinned in plan.json by the first generate, so every shard, rerun and Ray task
+works on the same chunks.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
-from builder.store import atomic
+from builder.store.jobs import ChunkJob
 
 TABLES = ("trees", "nodes", "judgments")
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -69,66 +69,40 @@ def shard_chunks(n_chunks: int, shard: tuple[int, int]) -> list[int]:
     return [c for c in range(n_chunks) if c % k == i]
 
 
+def job(run, iteration: int) -> ChunkJob:
+    """The iteration's chunked job: plan and markers in RUN/work/iteration=N (store/jobs.py)."""
+    return ChunkJob(run, iteration, run.work_dir(iteration), TABLES)
+
+
 def part_name(c: int) -> str:
     return f"c{c:05d}"
 
 
 def marker_path(run, iteration: int, c: int) -> Path:
-    return run.work_dir(iteration) / f"chunk-{c:05d}.json"
+    return job(run, iteration).marker_path(c)
 
 
 def plan_path(run, iteration: int) -> Path:
-    return run.work_dir(iteration) / "plan.json"
-
-
-def write_json(path: Path, data: dict) -> None:
-    atomic.write_json(path, data)
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+    return job(run, iteration).plan_path
 
 
 def pin_plan(run, iteration: int, plan: Plan) -> None:
     """Record the plan on first use; refuse a different one (a changed --limit or problem set)."""
-    path = plan_path(run, iteration)
-    pinned = read_json(path)
-    if pinned is None:
-        write_json(path, plan.to_json())
-        return
-    if pinned != plan.to_json():
+    pinned = job(run, iteration).pin(plan.to_json())
+    if pinned is not None:
         diff = ", ".join(f"{k} {pinned.get(k)} -> {v}" for k, v in plan.to_json().items() if pinned.get(k) != v)
-        raise PsrError(f"iteration {iteration} was started with another plan ({diff}; see {path}): "
+        raise PsrError(f"iteration {iteration} was started with another plan ({diff}; see {plan_path(run, iteration)}): "
                        "rerun with the same --limit, or pass --force to discard its chunks")
-
-
-def part_entry(path: Path, rows: int) -> dict:
-    from builder.store.lineage import sha256_file
-
-    return {"file": path.name, "sha256": sha256_file(path), "rows": rows}
 
 
 def verify_marker(run, iteration: int, c: int, plan: Plan) -> dict | None:
     """The chunk's marker if it exists, covers the plan's problems, and every part file matches it."""
-    from builder.store.lineage import sha256_file
-
-    marker = read_json(marker_path(run, iteration, c))
-    if not marker or marker.get("problem_ids") != plan.chunk_ids(c):
-        return None
-    for table in TABLES:
-        entry = marker.get("parts", {}).get(table)
-        path = run.table_dir(table, iteration) / f"part-{part_name(c)}.parquet"
-        if not entry or not path.exists() or sha256_file(path) != entry["sha256"]:
-            return None
-    return marker
+    return job(run, iteration).verify(c, {"problem_ids": plan.chunk_ids(c)})
 
 
 def missing_chunks(run, iteration: int, plan: Plan) -> list[int]:
-    return [c for c in range(plan.n_chunks) if verify_marker(run, iteration, c, plan) is None]
+    return job(run, iteration).missing(plan.n_chunks, lambda c: {"problem_ids": plan.chunk_ids(c)})
 
 
 def load_plan(run, iteration: int) -> dict | None:
-    return read_json(plan_path(run, iteration))
+    return job(run, iteration).load_plan()
