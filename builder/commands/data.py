@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from builder.commands.options import run_option, say
+from builder.commands.options import executor_options, run_option, say
 
 
 def _report(run, counts: dict, how: str) -> None:
@@ -109,9 +109,10 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
 @click.option("--test-share", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Share of problems (by hash) in the EFT test split.")
 @click.option("--judge-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1), help="Teacher judgment limit.")
 @click.option("--chunk-size", default=16, show_default=True, type=click.IntRange(min=1), help="Problems per resumable chunk.")
+@executor_options
 @click.option("--force", is_flag=True, help="Restart: remove this job's EFT data (and the seal of iteration 0) first.")
 def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, strategy, rollouts, rollout_temperature,
-            rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, force):
+            rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, executor, address, force):
     """Mine step pairs from the policy's search, score them by rollouts, keep those a teacher judges consistently.
 
     \b
@@ -119,10 +120,11 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
                --teacher openai:http://127.0.0.1:8000/v1@Qwen/Qwen2.5-72B-Instruct
     Kept: both A/B orders pick the same step and it is the better-scored one. Every pair and its
     fate: RUN/work/iteration=0/eft_pairs.jsonl; counts: eft_summary.json (and the manifest).
+    With --executor ray the chunks run on Ray actors, each opening the policy and the teacher once.
     """
     from builder.initdata.eft import EftOptions, build_eft, check_scorer
     from builder.initdata.rollouts import RolloutConfig
-    from builder.initdata.teacher import Teacher, open_policy, policy_spec
+    from builder.initdata.teacher import Teacher, open_policy, parse_engine_spec, policy_spec, require_local
     from builder.problems import parse_fields
     from builder.store import Run
 
@@ -132,8 +134,14 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
     opts = EftOptions(strategy=strategy, min_margin=min_margin, test_share=test_share, judge_max_tokens=judge_max_tokens,
                       chunk_size=chunk_size, rollout=RolloutConfig(rollouts, rollout_temperature,
                                                                    run.config.search.top_p, rollout_max_tokens))
-    engine, renderer = open_policy(spec, run.config.engine)
-    report = build_eft(run, Teacher.open(teacher, run.config.engine), engine, renderer, str(spec),
+    if executor == "ray":  # each actor opens them; the driver only checks they exist
+        teacher_spec = parse_engine_spec(teacher)
+        require_local(teacher_spec, "teacher")
+        require_local(spec, "policy")
+        models = (teacher_spec, spec, None)
+    else:
+        models = (Teacher.open(teacher, run.config.engine), *open_policy(spec, run.config.engine))
+    report = build_eft(run, *models, str(spec), executor=executor, address=address,
                        source=source or run.config.problems.source, split=split or run.config.problems.split,
                        fields=parse_fields(fields), limit=limit, opts=opts, force=force,
                        progress=lambda c, n, k: say(f"eft chunk {c + 1}/{n}: {k['pairs']} pairs, {k['kept']} kept"))

@@ -209,17 +209,68 @@ def answer_checker(run, source: str):
     return AnswerChecker()
 
 
+@dataclass
+class EftTask:
+    """One chunk of the EFT job for any executor (builder/executors): models opened once per process.
+
+    `teacher` and `policy` are open objects (a Teacher, an engine with its renderer: the local
+    executor, tests) or ENGINE_SPECs that each Ray actor opens itself."""
+
+    root: str
+    problems: list
+    chunk_size: int
+    opts: EftOptions
+    search_cfg: object
+    source: str
+    tag: str
+    teacher: object
+    policy: object
+    renderer: object = None
+
+    def size(self, c: int) -> int:
+        return len(self.problems[c * self.chunk_size:(c + 1) * self.chunk_size])
+
+    def setup(self) -> dict:
+        from builder.initdata.teacher import EngineSpec, Teacher, open_policy
+        from builder.search.context import Templates
+        from builder.store import Run
+
+        run = Run.open(self.root)
+        teacher = Teacher.open(self.teacher, run.config.engine) if isinstance(self.teacher, (str, EngineSpec)) \
+            else self.teacher
+        policy, renderer = (open_policy(self.policy, run.config.engine) if isinstance(self.policy, EngineSpec)
+                            else (self.policy, self.renderer))
+        return {"run": run, "teacher": teacher, "policy": policy, "renderer": renderer,
+                "templates": Templates.from_config(run.config.prompts), "checker": answer_checker(run, self.source)}
+
+    def run(self, st: dict, c: int, progress=None) -> dict:
+        from builder.initdata import jobs
+
+        done = jobs.marker(st["run"], "eft", c)
+        if done is not None:
+            return done
+        chunk = self.problems[c * self.chunk_size:(c + 1) * self.chunk_size]
+        rows, log, counts = mine_chunk(chunk, c, policy=st["policy"], renderer=st["renderer"], teacher=st["teacher"],
+                                       templates=st["templates"], search_cfg=self.search_cfg, checker=st["checker"],
+                                       opts=self.opts, seed=st["run"].config.seed, source=self.tag)
+        check_counts(counts)
+        return jobs.finish_chunk(st["run"], "eft", c, rows, log, counts)
+
+
 def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, split: str = "train",
               fields: dict | None = None, limit: int | None = None, opts: EftOptions = EftOptions(),
-              force: bool = False, progress=None) -> EftReport:
-    """Mine, score, judge and filter EFT pairs chunk by chunk, resumably; seal iteration 0 when IFT is done too."""
+              force: bool = False, progress=None, executor: str = "local", address: str | None = None) -> EftReport:
+    """Mine, score, judge and filter EFT pairs chunk by chunk, resumably; seal iteration 0 when IFT is done too.
+
+    teacher/policy: open objects, or ENGINE_SPECs (required for executor="ray": each actor opens them)."""
+    from builder.executors import run_chunks
     from builder.initdata import jobs
-    from builder.search.context import Templates
 
     problems, dropped = eft_problems(run, source, split, fields or {}, limit)
     search_cfg = run.config.search.model_copy(update={"strategy": opts.strategy})
     n_chunks = -(-len(problems) // opts.chunk_size)
-    plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "teacher": str(teacher.spec),
+    teacher_desc = str(getattr(teacher, "spec", teacher))
+    plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "teacher": teacher_desc,
             "policy": policy_desc, "options": _options_json(opts), "search": search_cfg.model_dump(),
             "prompts": run.config.prompts.model_dump(), "n_items": len(problems),
             "ids_sha256": jobs.ids_sha256([p["problem_id"] for p in problems])}
@@ -227,27 +278,24 @@ def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, 
     if done is not None:
         return EftReport(done, [], list(range(n_chunks)), [], True)
     removed = jobs.start(run, "eft", plan, force)
-    templates, checker = Templates.from_config(run.config.prompts), answer_checker(run, source)
-    tag = f"{source} | policy {policy_desc} | judged by {teacher.spec}"
-    computed, skipped = [], []
-    for c in range(n_chunks):
-        if jobs.marker(run, "eft", c) is not None:
-            skipped.append(c)
-            continue
-        chunk = problems[c * opts.chunk_size:(c + 1) * opts.chunk_size]
-        rows, log, counts = mine_chunk(chunk, c, policy=policy, renderer=renderer, teacher=teacher,
-                                       templates=templates, search_cfg=search_cfg, checker=checker, opts=opts,
-                                       seed=run.config.seed, source=tag)
-        check_counts(counts)
-        jobs.finish_chunk(run, "eft", c, rows, log, counts)
+    skipped = [c for c in range(n_chunks) if jobs.marker(run, "eft", c) is not None]
+    todo = [c for c in range(n_chunks) if c not in skipped]
+    task = EftTask(str(run.root), problems, opts.chunk_size, opts, search_cfg, source,
+                   f"{source} | policy {policy_desc} | judged by {teacher_desc}", teacher, policy, renderer)
+    computed = []
+
+    def on_done(c: int, marker: dict) -> None:
         computed.append(c)
         if progress is not None:
-            progress(c, n_chunks, counts)
-    summary = jobs.finish_job(run, "eft", n_chunks, {"teacher": str(teacher.spec), "policy": policy_desc,
+            progress(c, n_chunks, marker["counts"])
+
+    if todo:
+        run_chunks(task, todo, executor, ray_settings=run.config.executor.ray, address=address, on_done=on_done)
+    summary = jobs.finish_job(run, "eft", n_chunks, {"teacher": teacher_desc, "policy": policy_desc,
                                                       "source": source, "dropped_problems": dropped,
                                                       "options": _options_json(opts)})
     check_counts(summary["counts"])
-    return EftReport(summary, computed, skipped, removed, jobs.seal_if_complete(run))
+    return EftReport(summary, sorted(computed), skipped, removed, jobs.seal_if_complete(run))
 
 
 def _options_json(opts: EftOptions) -> dict:
