@@ -18,8 +18,6 @@ from builder.errors import InputError, PsrError
 
 SCHEMA_VERSION_KEY = b"psr_schema_version"
 
-# Prefer the repository's top-level schemas/ (editable installs); a built wheel carries a copy.
-_CANDIDATES = (Path(__file__).resolve().parent.parent / "schemas", Path(__file__).resolve().parent / "_schemas")
 
 # name in YAML -> (pyarrow factory name, datasets Value dtype, DuckDB type)
 _TYPES = {
@@ -53,10 +51,10 @@ class TableSchema:
 
 
 def schemas_dir() -> Path:
-    for path in _CANDIDATES:
-        if path.is_dir():
-            return path
-    raise PsrError("table schemas not found (expected schemas/*.yaml next to the builder package)")
+    """The table schemas, shipped in the package (builder/resources.py)."""
+    from builder.resources import data_dir
+
+    return data_dir("schemas")
 
 
 @cache

@@ -16,10 +16,8 @@ import yaml
 
 from builder.errors import InputError, PsrError
 from builder.store import Run, atomic
-from builder.trainer.env import REPO_ROOT
 from builder.trainer.export import export_path, prepared_path
 
-TEMPLATES_DIR = REPO_ROOT / "trainer_configs"
 FIXED_KEYS = ("base_model", "output_dir", "datasets", "dataset_prepared_path")
 _PLACEHOLDER = re.compile(r"^\{\{(\w+)\}\}$")
 
@@ -32,13 +30,20 @@ def stage(run: Run, iteration: int):
     return run.config.trainer.sft if iteration == 0 else run.config.trainer.dpo
 
 
+def templates_dir() -> Path:
+    """trainer_configs/, shipped in the package (builder/resources.py)."""
+    from builder.resources import data_dir
+
+    return data_dir("trainer_configs")
+
+
 def template_path(name: str) -> Path:
     """A template by file name in trainer_configs/ or by path."""
     path = Path(name).expanduser()
-    for cand in ([path] if path.is_absolute() else [TEMPLATES_DIR / path, Path.cwd() / path]):
+    for cand in ([path] if path.is_absolute() else [templates_dir() / path, Path.cwd() / path]):
         if cand.is_file():
             return cand
-    raise InputError(f"trainer template '{name}' not found (looked in {TEMPLATES_DIR} and the current directory)")
+    raise InputError(f"trainer template '{name}' not found (looked in {templates_dir()} and the current directory)")
 
 
 def render_config(run: Run, iteration: int) -> dict:
@@ -96,11 +101,11 @@ def fill(node, values: dict, origin: str):
 
 
 def resolve_file(ref: str) -> str:
-    """A relative file (the DeepSpeed json) is found in trainer_configs/, the repo, or the cwd."""
+    """A relative file (the DeepSpeed json) is found in trainer_configs/ or the current directory."""
     p = Path(ref).expanduser()
     if p.is_absolute():
         return str(p)
-    for base in (TEMPLATES_DIR, REPO_ROOT, Path.cwd()):
+    for base in (templates_dir(), Path.cwd()):
         if (base / p).is_file():
             return str((base / p).resolve())
     return ref
