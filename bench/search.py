@@ -8,6 +8,14 @@ Prints one JSON line: wall seconds of generate (after the engine is loaded), sec
 
     .venv/bin/python bench/search.py --problems 64
     .venv/bin/python bench/search.py --model runs/demo/models/M1 --set search.width=4 --profile
+
+With --executor ray --workers K the chunks run on K Ray actors (a local cluster, or --address);
+the line then also has the rows per table and a digest of their sorted content hashes (equal
+digests for K = 1 and 2 mean identical rows), the per-chunk cost from the markers, and with
+--project a GPU-hours projection for the qwen2.5-math-7b preset: the measured calls per problem
+times assumed tokens per call and an assumed vLLM throughput, all printed beside the result.
+
+    .venv/bin/python bench/search.py --problems 16 --executor ray --workers 2 --project
 """
 
 from __future__ import annotations
@@ -34,12 +42,21 @@ def main() -> None:
     ap.add_argument("--set", dest="sets", action="append", default=[], help="Run config override KEY=VALUE.")
     ap.add_argument("--work", help="Work dir (default: a temp dir).")
     ap.add_argument("--profile", action="store_true", help="cProfile generate; print the top non-engine costs.")
+    ap.add_argument("--executor", choices=["local", "ray"], default="local")
+    ap.add_argument("--workers", type=int, default=1, help="Ray actors (with --executor ray).")
+    ap.add_argument("--address", help="Ray cluster (default: a local one started here).")
+    ap.add_argument("--project", action="store_true", help="Add the 7B-preset GPU-hours projection.")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="psr-bench-search-"))
-    print(json.dumps(bench(work, args.problems, args.model, args.sets, args.profile)))
+    sets = args.sets + ([f"executor.ray.workers={args.workers}"] if args.executor == "ray" else [])
+    out = bench(work, args.problems, args.model, sets, args.profile, args.executor, args.address)
+    if args.project:
+        out["projection_7b"] = project_7b(out)
+    print(json.dumps(out))
 
 
-def bench(work: Path, n_problems: int, model: str | None, sets: list[str], profile: bool) -> dict:
+def bench(work: Path, n_problems: int, model: str | None, sets: list[str], profile: bool, executor: str = "local",
+          address: str | None = None) -> dict:
     import torch
 
     from builder.engines import load_engine
@@ -55,7 +72,8 @@ def bench(work: Path, n_problems: int, model: str | None, sets: list[str], profi
     shutil.rmtree(work / "run", ignore_errors=True)  # a fresh run: no chunk may be skipped
     run = init_run(work / "run", "demo", [f"models.M1={model}", f"engine.device={device}", *sets], force=True)
     add_problems(run, 1, None, None, n_problems, [], force=True)
-    engine = load_engine(run.config.engine.name, model, run.config.engine.settings())
+    # the Ray actors load their own engine; the wall time then includes starting them (and the cluster)
+    engine = load_engine(run.config.engine.name, model, run.config.engine.settings()) if executor == "local" else None
     prof = None
     if profile:
         import cProfile
@@ -63,7 +81,7 @@ def bench(work: Path, n_problems: int, model: str | None, sets: list[str], profi
         prof = cProfile.Profile()
         prof.enable()
     t0 = time.perf_counter()
-    report = generate_iteration(run, 1, force=True, engine=engine)
+    report = generate_iteration(run, 1, force=True, engine=engine, executor=executor, address=address)
     wall = time.perf_counter() - t0
     if prof is not None:
         prof.disable()
@@ -75,8 +93,49 @@ def bench(work: Path, n_problems: int, model: str | None, sets: list[str], profi
         "gen_requests": s.gen_requests, "judge_calls": s.judge_calls, "gen_tokens": s.gen_tokens,
         "judge_tokens": s.judge_tokens, "wall_s": round(wall, 3), "engine_s": round(s.engine_seconds, 3),
         "search_loop_s": round(s.wall_seconds, 3), "ratio_engine_wall": round(s.engine_seconds / wall, 4),
-        "cpu_load_1min": os.getloadavg()[0],
+        "cpu_load_1min": os.getloadavg()[0], "executor": executor,
+        "workers": run.config.executor.ray.workers if executor == "ray" else 1, **rows_and_chunks(run),
     }
+
+
+def rows_and_chunks(run) -> dict:
+    """Rows per table, a digest of their sorted content hashes, and per-chunk cost from the markers."""
+    import hashlib
+
+    from builder.store import read_table
+
+    rows, digest = {}, hashlib.sha256()
+    for table in ("trees", "nodes", "judgments"):
+        hashes = sorted(hashlib.sha256(json.dumps(r, sort_keys=True, default=str).encode()).hexdigest()
+                        for r in read_table(run, table, 1).to_pylist())
+        rows[table] = len(hashes)
+        digest.update("".join(hashes).encode())
+    markers = [json.loads(p.read_text()) for p in sorted(run.work_dir(1).glob("chunk-*.json"))]
+    walls = [m["stats"]["chunk_wall_seconds"] for m in markers]
+    n = sum(len(m["problem_ids"]) for m in markers)
+    return {"rows": rows, "rows_sha256": digest.hexdigest()[:16], "chunk_wall_s_mean": round(sum(walls) / len(walls), 3),
+            "chunk_wall_s_sum": round(sum(walls), 3), "workers_seen": len({m["worker"]["pid"] for m in markers}),
+            "per_problem": {k: round(sum(m["stats"][k] for m in markers) / n, 2)
+                            for k in ("judge_calls", "gen_requests", "gen_tokens", "judge_tokens")}}
+
+
+# Assumptions of the projection (not measured here): tokens per call for a 7B math model under the
+# qwen2.5-math-7b preset, and the output throughput of one vLLM engine on one 80 GB GPU for a 7B model
+# under a large batch; the paper's iterations have 400 to 1200 problems.
+ASSUMED = {"step_tokens": 120, "judgment_tokens": 250, "prompt_tokens_per_call": 600, "vllm_out_tok_s_per_gpu": 2500,
+           "vllm_prefill_tok_s_per_gpu": 20000, "problems_per_iteration": [400, 1200]}
+
+
+def project_7b(out: dict) -> dict:
+    """GPU hours per iteration = problems x (calls per problem x tokens per call) / assumed throughput."""
+    pp, a = out["per_problem"], ASSUMED
+    calls = pp["judge_calls"] + pp["gen_requests"]
+    seconds = (pp["gen_requests"] * a["step_tokens"] * 6 / a["vllm_out_tok_s_per_gpu"]  # width candidates per request
+               + pp["judge_calls"] * a["judgment_tokens"] / a["vllm_out_tok_s_per_gpu"]
+               + calls * a["prompt_tokens_per_call"] / a["vllm_prefill_tok_s_per_gpu"])
+    return {"kind": "projection, not a measurement", "assumptions": a,
+            "measured_calls_per_problem": {"judge": pp["judge_calls"], "generate": pp["gen_requests"]},
+            "gpu_hours_per_iteration": {str(n): round(n * seconds / 3600, 1) for n in a["problems_per_iteration"]}}
 
 
 def _print_profile(prof) -> None:
