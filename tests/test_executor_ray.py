@@ -7,6 +7,7 @@ real Ray actor process. Ray's token authentication is switched off for these thr
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -183,3 +184,37 @@ def test_init_data_eft_on_ray_gives_the_rows_and_log_of_a_local_run(tmp_path, ti
                          jobs.read_jsonl(jobs.log_path(run, "eft")))
     assert out["ray"][1]["sites"] > 0  # random weights: sites and rollouts, though rarely a kept pair
     assert out["ray"] == out["local"]
+
+
+class FailsOnChunkOne:
+    """A chunk task whose chunk 1 raises in the worker (an application error: Ray does not retry it)."""
+
+    def size(self, c):
+        return 1
+
+    def setup(self):
+        return os.getpid()
+
+    def run(self, pid, c, progress=None):
+        if c == 1:
+            raise ValueError(f"boom in worker {pid}")
+        return {"chunk": c, "pid": pid}
+
+
+@pytest.mark.slow
+def test_a_chunk_that_still_fails_is_named_with_the_workers_message(monkeypatch):
+    pytest.importorskip("ray")
+    from builder.config import RayExecutor
+    from builder.errors import PsrError
+    from builder.executors import run_chunks
+
+    for k, v in RAY_ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    done = {}
+    with pytest.raises(PsrError) as err:
+        run_chunks(FailsOnChunkOne(), [0, 1, 2], "ray", ray_settings=RayExecutor(workers=2, max_retries=1),
+                   on_done=lambda c, m: done.update({c: m}))
+    msg = str(err.value)
+    assert re.search(r"1 chunk\(s\) failed on Ray after 1 retries \(chunk 1: ValueError: boom in worker \d+\)", msg), msg
+    assert "\n" not in msg and sorted(done) == [0, 2] and os.getpid() not in {m["pid"] for m in done.values()}
