@@ -38,7 +38,7 @@ class ChunkWorker:
 
 def run_on_ray(task, todo: list[int], settings, address: str | None, on_done) -> None:
     ray = require_ray()
-    started_here = connect(ray, address)
+    connect(ray, address)
     try:
         n = n_workers(settings, len(todo), ray.cluster_resources())
         worker = ray.remote(ChunkWorker).options(
@@ -47,12 +47,11 @@ def run_on_ray(task, todo: list[int], settings, address: str | None, on_done) ->
         actors = [worker.remote(task) for _ in range(n)]
         failed = dispatch(ray, actors, sorted(todo, key=lambda c: (-task.size(c), c)), settings.max_concurrency, on_done)
     finally:
-        if started_here or ray.is_initialized():
-            ray.shutdown()
+        ray.shutdown()  # stops a local cluster started by connect(); only disconnects from a remote one
     if failed:
         names = "; ".join(f"chunk {c}: {msg}" for c, msg in sorted(failed.items()))
-        raise PsrError(f"{len(failed)} chunk(s) failed on Ray after {settings.max_retries} retries ({names}); "
-                       "rerun the same command to retry them")
+        raise PsrError(f"{len(failed)} chunk(s) failed on Ray ({names}; a lost worker is retried up to "
+                       f"{settings.max_retries} times); the other chunks are kept: rerun the same command")
 
 
 def dispatch(ray, actors: list, queue: list[int], slots: int, on_done) -> dict[int, str]:
@@ -105,8 +104,8 @@ def n_workers(settings, n_chunks: int, resources: dict) -> int:
     return max(1, min([*fits, n_chunks]))
 
 
-def connect(ray, address: str | None) -> bool:
-    """Join the cluster at address/$RAY_ADDRESS, or start a local one; True when started here."""
+def connect(ray, address: str | None) -> None:
+    """Join the cluster at address/$RAY_ADDRESS, or start a local one for this command."""
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         check_reachable(address)
@@ -126,7 +125,6 @@ def connect(ray, address: str | None) -> bool:
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = saved
-    return address is None
 
 
 def _package_root() -> str:
