@@ -218,3 +218,13 @@ def test_a_chunk_that_still_fails_is_named_with_the_workers_message(monkeypatch)
     msg = str(err.value)
     assert re.search(r"1 chunk\(s\) failed on Ray \(chunk 1: ValueError: boom in worker \d+;", msg), msg
     assert "\n" not in msg and sorted(done) == [0, 2] and os.getpid() not in {m["pid"] for m in done.values()}
+
+
+def test_driver_progress_sums_the_chunks_of_all_workers():
+    from builder.progress import SearchProgress
+
+    p = SearchProgress(10, enabled=False)
+    p.chunk_done(3, {"stats": {"gen_tokens": 50, "judge_tokens": 20, "judge_calls": 12}}, 4)
+    p.chunk_done(0, {"stats": {"gen_tokens": 30, "judge_tokens": 10, "judge_calls": 8}}, 4)
+    assert (p.chunks_done, p.done, p.gen_tokens, p.judge_tokens, p.judge_calls) == (2, 8, 80, 30, 20)
+    assert p.rates()["judge_calls_s"] > 0
