@@ -119,34 +119,24 @@ def rows_and_chunks(run) -> dict:
                             for k in ("judge_calls", "gen_requests", "gen_tokens", "judge_tokens")}}
 
 
-# Assumptions of the projection (not measured here): tokens per call for a 7B math model under the
-# qwen2.5-math-7b preset, and the output throughput of one vLLM engine on one 80 GB GPU for a 7B model
-# under a large batch; the paper's iterations have 400 to 1200 problems.
-ASSUMED = {"step_tokens": 120, "judgment_tokens": 250, "prompt_tokens_per_call": 600, "vllm_out_tok_s_per_gpu": 2500,
-           "vllm_prefill_tok_s_per_gpu": 20000, "problems_per_iteration": [400, 1200]}
+# Assumptions of the projection (not measured here): rounds (accepted steps plus rollbacks) per
+# problem for a 7B math model, tokens per step, per judgment and per prompt under the qwen2.5-math-7b
+# preset, and the throughput of one vLLM engine on one 80 GB GPU for a 7B model under a large batch.
+# The paper's iterations have 400 to 1200 problems. Measured here: judge calls and candidates per
+# round, which follow from the preset's width and judge orders (width 6, both orders: 30 and 6).
+ASSUMED = {"rounds_per_problem": 7, "step_tokens": 120, "judgment_tokens": 250, "prompt_tokens_per_call": 600,
+           "vllm_out_tok_s_per_gpu": 2500, "vllm_prefill_tok_s_per_gpu": 20000, "problems_per_iteration": [400, 1200]}
 
 
-def project_7b(out: dict) -> dict:
-    """GPU hours per iteration = problems x (calls per problem x tokens per call) / assumed throughput."""
+def project_7b(out: dict, width: int = 6) -> dict:
+    """GPU hours per iteration = problems x rounds x (GPU seconds of one round), from calls per round."""
     pp, a = out["per_problem"], ASSUMED
-    calls = pp["judge_calls"] + pp["gen_requests"]
-    seconds = (pp["gen_requests"] * a["step_tokens"] * 6 / a["vllm_out_tok_s_per_gpu"]  # width candidates per request
-               + pp["judge_calls"] * a["judgment_tokens"] / a["vllm_out_tok_s_per_gpu"]
-               + calls * a["prompt_tokens_per_call"] / a["vllm_prefill_tok_s_per_gpu"])
+    judge_per_round = pp["judge_calls"] / pp["gen_requests"]
+    round_s = (width * a["step_tokens"] / a["vllm_out_tok_s_per_gpu"]
+               + judge_per_round * a["judgment_tokens"] / a["vllm_out_tok_s_per_gpu"]
+               + (1 + judge_per_round) * a["prompt_tokens_per_call"] / a["vllm_prefill_tok_s_per_gpu"])
+    per_problem_s = a["rounds_per_problem"] * round_s
     return {"kind": "projection, not a measurement", "assumptions": a,
-            "measured_calls_per_problem": {"judge": pp["judge_calls"], "generate": pp["gen_requests"]},
-            "gpu_hours_per_iteration": {str(n): round(n * seconds / 3600, 1) for n in a["problems_per_iteration"]}}
-
-
-def _print_profile(prof) -> None:
-    import io
-    import pstats
-
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out).sort_stats("tottime")
-    stats.print_stats(r"builder/(search|store|pairs|prompts|steps|schemas)", 15)
-    sys.stderr.write(out.getvalue())
-
-
-if __name__ == "__main__":
-    main()
+            "measured_judge_calls_per_round": judge_per_round, "judge_calls_per_problem": judge_per_round * a["rounds_per_problem"],
+            "gpu_seconds_per_problem": round(per_problem_s, 1),
+            "gpu_hours_per_iteration": {str(n): round(n * per_problem_s / 3600, 1) for n in a["problems_per_iteration"]}}

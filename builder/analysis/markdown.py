@@ -68,6 +68,6 @@ def write_markdown(report: dict, out_dir: Path) -> Path:
         stale = out_dir / "plots" / f"{name}.png"
         if plots.get(name) is None and stale.exists():
             stale.unlink()
-    path = out_dir / "report.md"
-    path.write_text(render(report, plots, out_dir))
-    return path
+    from builder.store.atomic import write_text
+
+    return write_text(out_dir / "report.md", render(report, plots, out_dir))

@@ -60,10 +60,9 @@ def judge_eval_rows(run: Run) -> list[dict]:
 
 
 def write_json(report: dict, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "report.json"
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    return path
+    from builder.store.atomic import write_text
+
+    return write_text(Path(out_dir) / "report.json", json.dumps(report, indent=2, default=str) + "\n")
 
 
 def write_report(run: Run, out_dir: Path | None, fmt: str) -> tuple[Path, dict]:

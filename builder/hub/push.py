@@ -106,6 +106,6 @@ def read_report(run: Run) -> dict | None:
 
 
 def write_card(folder: Path, inputs: CardInputs) -> Path:
-    path = Path(folder) / "README.md"
-    path.write_text(render_card(inputs))
-    return path
+    from builder.store.atomic import write_text
+
+    return write_text(Path(folder) / "README.md", render_card(inputs))

@@ -77,7 +77,9 @@ def validate_with_axolotl(config: Path, trainer: TrainerEnv, base_model: str, ti
         result = json.loads(out.read_text())
     if not result["ok"]:
         raise PsrError(f"{config}: Axolotl rejects it: {one_line(result['error'])}")
-    stamp_path(config).write_text(stamp(config, trainer) + "\n")
+    from builder.store.atomic import write_text
+
+    write_text(stamp_path(config), stamp(config, trainer) + "\n")
     return result
 
 
