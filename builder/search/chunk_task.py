@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from builder.search import chunks
 
-SEARCH_TABLES = ["trees", "nodes", "judgments"]
-
 
 @dataclass(slots=True)
 class Worker:
@@ -73,7 +71,7 @@ class GenerateTask:
 
 def write_chunk(run, iteration: int, c: int, plan, res, engine, model: str, wall: float) -> dict:
     """One part per table, then the marker, last (store/jobs.py); returns the marker."""
-    return chunks.job(run, iteration).write(c, {t: getattr(res, t) for t in SEARCH_TABLES}, {
+    return chunks.job(run, iteration).write(c, {t: getattr(res, t) for t in chunks.TABLES}, {
         "problem_ids": plan.chunk_ids(c),
         "stats": {**res.stats.as_dict(), "chunk_wall_seconds": wall},
         "statuses": dict(Counter(t["status"] for t in res.trees)),

@@ -18,7 +18,7 @@ from builder.search import chunks
 from builder.search.context import AnswerChecker, Templates
 from builder.search.driver import SearchStats
 
-SEARCH_TABLES = ["trees", "nodes", "judgments"]
+SEARCH_TABLES = list(chunks.TABLES)  # one list: the chunk job's tables
 SEALED_TABLES = ["problems", *SEARCH_TABLES]
 
 
