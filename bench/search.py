@@ -140,3 +140,17 @@ def project_7b(out: dict, width: int = 6) -> dict:
             "measured_judge_calls_per_round": judge_per_round, "judge_calls_per_problem": judge_per_round * a["rounds_per_problem"],
             "gpu_seconds_per_problem": round(per_problem_s, 1),
             "gpu_hours_per_iteration": {str(n): round(n * per_problem_s / 3600, 1) for n in a["problems_per_iteration"]}}
+
+
+def _print_profile(prof) -> None:
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out).sort_stats("tottime")
+    stats.print_stats(r"builder/(search|store|pairs|prompts|steps|schemas)", 15)
+    sys.stderr.write(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
