@@ -143,8 +143,6 @@ def write_comparison(runs: list[Run], out_dir: Path | None, fmt: str) -> tuple[P
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    import os
+    from builder.store.atomic import write_text
 
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
