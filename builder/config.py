@@ -110,6 +110,10 @@ class Search(Section):
     max_step_tokens: int = 256
     max_steps: int = Field(20, ge=1)
     judge_orders: Literal["both", "one"] = "both"
+    judge_schedule: Literal["round_robin", "knockout", "adaptive"] = Field(
+        "round_robin", description="Which pairs of a round's distinct candidates are judged (builder/search/schedules.py): "
+        "round_robin (the paper's, every pair), knockout (winners'/losers' brackets, ~3w/2 matches) or adaptive "
+        "(knockout, only the finals in both orders).")
     judge_temperature: float = 0.0
     judge_max_tokens: int = 512
     judge_samples: int = Field(1, ge=1, description="solution strategy: scoring calls per solution, averaged (Yuan et al. 2024 used 3).")
@@ -127,6 +131,16 @@ class Search(Section):
         width = info.data.get("width")
         if v is not None and width is not None and v < width:
             raise ValueError(f"must be >= search.width ({width}), got {v}")
+        return v
+
+    @field_validator("judge_schedule")
+    @classmethod
+    def _mcts_judges_round_robin(cls, v: str, info: ValidationInfo) -> str:
+        strategy = info.data.get("strategy")
+        if v != "round_robin" and strategy == "mcts":
+            raise ValueError(f"strategy mcts needs every candidate's win rate (its prior): use round_robin, got {v!r}")
+        if v != "round_robin" and strategy == "solution":
+            raise ValueError(f"strategy solution scores solutions instead of comparing them: use round_robin, got {v!r}")
         return v
 
     @property

@@ -2,8 +2,9 @@
 
 Candidates come only from rounds with >= 2 judged distinct candidates (nodes.judged; duplicates
 and unjudged samples never pair) whose judgments were not all ties (equal wins for all):
-- tournament: one per accepted (on_path) step: that step (chosen) vs the worst judged sibling of
-  its round (rejected; lowest wins, ties to the lowest candidate index). A step that a rollback
+- tournament: one per accepted (on_path) step: that step (chosen, the best its round's judge
+  schedule named) vs the worst it named (nodes.selection; older rows without it: lowest wins, ties
+  to the lowest candidate index). A round the schedule left undecided names none. A step that a rollback
   discarded is not on the path (in any tree status: an abandoned tree's last step is rolled back
   too), so it gives no pair.
 - mcts: one per expanded node: best vs worst judged child by value (ties by visits, then the
@@ -21,7 +22,8 @@ Gates, in order (a candidate is counted under the first gate it fails): empty (c
 has an empty body), identical (same body after whitespace normalization), head_to_head (with
 pairs.require_head_to_head: the chosen step did not win every parseable direct judgment against
 the rejected one, both orders where both were asked, or there was none - the paper's
-swap-consistency filter applied to self-made pairs), margin (below pairs.min_margin, when > 0),
+swap-consistency filter applied to self-made pairs; where a knockout/adaptive schedule never
+matched the two, a chain of such direct wins from chosen to rejected is needed instead), margin (below pairs.min_margin, when > 0),
 prompt_too_long, step_too_long. candidates = kept + sum(dropped).
 """
 
@@ -53,8 +55,11 @@ def norm_body(text: str) -> str:
 _norm = norm_body
 
 
-def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tuple[dict, dict]]:
-    """(chosen node row, rejected node row) candidates from all trees' node rows."""
+def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str],
+                    schedule_of: dict[str, str | None] | None = None) -> list[tuple[dict, dict]]:
+    """(chosen node row, rejected node row) candidates from all trees' node rows. `schedule_of`:
+    tree_id -> trees.judge_schedule; trees without one (older rows) pair by the round robin's wins."""
+    schedule_of = schedule_of or {}
     siblings = defaultdict(list)  # (parent_id, round) -> the judged distinct candidates of a round
     for n in nodes:
         if n["parent_id"] is not None and n["judged"]:
@@ -65,14 +70,21 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str]) -> list[tupl
         if strategy_of[group[0]["tree_id"]] == "solution":  # scored, not compared: ties are by score
             out.extend(_solution_pair(group))
             continue
-        if len(group) < 2 or len({n["wins"] for n in group}) == 1:
+        named = schedule_of.get(group[0]["tree_id"]) is not None  # best/worst recorded in nodes.selection
+        if len(group) < 2 or (not named and len({n["wins"] for n in group}) == 1):
             continue  # nothing judged, or an all-tie round: no preference was expressed
+        if named and not any(n["selection"] == "worst" for n in group):
+            continue  # the schedule left the round undecided
         if strategy_of[group[0]["tree_id"]] == "mcts":
             key = lambda n: (n["value"], n["visits"], -n["candidate_index"])  # noqa: E731
             out.append((max(group, key=key), min(group, key=key)))
             continue
         chosen = next((n for n in group if n["on_path"]), None)
-        if chosen is not None:
+        if chosen is None:
+            continue
+        if named:  # the worst as the schedule named it
+            out.append((chosen, next(n for n in group if n["selection"] == "worst")))
+        else:  # older rows: fewest wins, ties to the lowest candidate index
             others = [n for n in group if n is not chosen]
             out.append((chosen, min(others, key=lambda n: (n["wins"], n["candidate_index"]))))
     return out
@@ -92,10 +104,33 @@ def _creation_order(parent_id: str, round_: int) -> tuple:
 
 
 def head_to_head(judgments: list[dict], chosen_id: str, rejected_id: str) -> bool:
-    """The chosen node won every parseable direct judgment against the rejected one (>= 1)."""
-    direct = [j["winner"] for j in judgments if {j["node_a"], j["node_b"]} == {chosen_id, rejected_id}
-              and j["winner"] is not None]
-    return bool(direct) and all(w == chosen_id for w in direct)
+    """The chosen node beat the rejected one in the round's judgments.
+
+    When the two were judged against each other (always so in the round robin): the chosen won
+    every parseable direct judgment (and there was at least one). When a schedule never matched
+    them (knockout, adaptive): a chain chosen > x > ... > rejected of such direct wins."""
+    if any({j["node_a"], j["node_b"]} == {chosen_id, rejected_id} for j in judgments):
+        return _beats(judgments, chosen_id, rejected_id)
+    edges = defaultdict(set)
+    for j in judgments:
+        x, y = j["node_a"], j["node_b"]
+        for a, b in ((x, y), (y, x)):
+            if b not in edges[a] and _beats(judgments, a, b):
+                edges[a].add(b)
+    seen, todo = {chosen_id}, [chosen_id]
+    while todo:
+        for nxt in edges[todo.pop()] - seen:
+            if nxt == rejected_id:
+                return True
+            seen.add(nxt)
+            todo.append(nxt)
+    return False
+
+
+def _beats(judgments: list[dict], a: str, b: str) -> bool:
+    """a won every parseable direct judgment against b (at least one)."""
+    direct = [j["winner"] for j in judgments if {j["node_a"], j["node_b"]} == {a, b} and j["winner"] is not None]
+    return bool(direct) and all(w == a for w in direct)
 
 
 def gate(chosen: str, rejected: str, margin: float, prompt: str, cfg, won_head_to_head: bool = True) -> str | None:
@@ -127,7 +162,7 @@ def extract_pairs(trees: list[dict], nodes: list[dict], judgments: list[dict], p
     tree_of = {t["tree_id"]: t for t in trees}
     strategy_of = {t["tree_id"]: t["strategy"] for t in trees}
     rows, dropped = [], dict.fromkeys(GATES, 0)
-    candidates = candidate_pairs(nodes, strategy_of)
+    candidates = candidate_pairs(nodes, strategy_of, {t["tree_id"]: t.get("judge_schedule") for t in trees})
     for chosen, rejected in candidates:
         tree = tree_of[chosen["tree_id"]]
         prefix = path_texts(by_id, chosen["parent_id"])

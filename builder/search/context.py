@@ -2,8 +2,8 @@
 
 Also the steps both strategies share: sampling candidate children of a node (one Request with
 n = `search.samples`), grouping them into distinct candidates (`mark_distinct`), and judging the
-distinct siblings round robin (one Request per judge call). `judge_verdicts` is the one place
-where judge outputs become verdicts.
+distinct siblings stage by stage with the run's judge schedule (schedules.py; one Request per
+judge call). `judge_verdicts` is the one place where judge outputs become verdicts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from builder.engines.base import Completion, Request
-from builder.search import judging
+from builder.search import judging, schedules
 from builder.search.state import Judgment, Node, SampledRound, Tree
 
 
@@ -87,43 +87,62 @@ class SearchContext:
         tree.sampled.append(SampledRound(len(out), n_distinct, len(distinct) if len(distinct) > 1 else 0))
         return distinct
 
-    def judge_requests(self, tree: Tree, candidates: list[Node], round_: int) -> list[Request]:
-        """The round robin over `candidates` (siblings); remembers the plan on the tree."""
-        flip = lambda i, j: judging.coin_flip(  # noqa: E731 - `one` order: A/B by a seeded coin
+    def start_judging(self, tree: Tree, candidates: list[Node], round_: int) -> None:
+        """Begin judging `candidates` (siblings) with `search.judge_schedule` (schedules.py)."""
+        flip = lambda i, j: judging.coin_flip(  # noqa: E731 - one order: A/B by a seeded coin
             self.seed, tree.tree_id, round_, candidates[i].candidate_index, candidates[j].candidate_index)
-        tree.pending, tree.pending_pairs = candidates, judging.plan_pairs(len(candidates), self.cfg.judge_orders, flip)
-        prefix = candidates[0].parent.path_texts()
+        tree.pending, tree.pending_pairs = candidates, []
+        tree.schedule = schedules.make(self.cfg.judge_schedule, len(candidates), self.cfg.judge_orders, flip)
+
+    def judge_requests(self, tree: Tree, round_: int) -> list[Request]:
+        """The judge calls of the schedule's next stage ([] when it is done); remembers them."""
+        if tree.schedule is None:
+            return []
+        cands, tree.stage_calls = tree.pending, tree.schedule.next_calls()
+        prefix = cands[0].parent.path_texts()
+        k0 = len(tree.pending_pairs)  # seeds count the round's calls across stages
         return [
             Request(
                 prompt=self.renderer.judge_prompt(self.templates.judge, tree.problem, prefix,
-                                                  candidates[a].text, candidates[b].text),
+                                                  cands[a].text, cands[b].text),
                 n=1, temperature=self.cfg.judge_temperature, top_p=1.0, max_tokens=self.cfg.judge_max_tokens,
-                stop=(), seed=judging.derive_seed(self.seed, tree.tree_id, round_, "judge", k),
+                stop=(), seed=judging.derive_seed(self.seed, tree.tree_id, round_, "judge", k0 + k),
             )
-            for k, (a, b, _) in enumerate(tree.pending_pairs)
+            for k, (a, b, _) in enumerate(tree.stage_calls)
         ]
 
-    def record_verdicts(self, tree: Tree, round_: int, outputs: list[Completion]) -> list[int]:
-        """Judgment rows and wins/games of the pending candidates (copied to their duplicates);
-        returns the wins of the distinct candidates, and records whether the round was an all-tie."""
-        cands, pairs = tree.pending, tree.pending_pairs
+    def record_verdicts(self, tree: Tree, round_: int, outputs: list[Completion]) -> None:
+        """Judgment rows of one stage, fed back to the schedule; wins/games of the pending candidates
+        (copied to their duplicates) count every judgment of the round so far."""
+        cands, calls = tree.pending, tree.stage_calls
         verdicts = judge_verdicts(outputs)
-        for (a, b, swapped), out, verdict in zip(pairs, outputs, verdicts, strict=True):
+        stage = tree.schedule.stages + 1
+        for (a, b, swapped), out, verdict in zip(calls, outputs, verdicts, strict=True):
             tree.judgments.append(Judgment(
                 tree.next_judgment_id(), cands[a].parent.node_id, round_, cands[a].node_id,
-                cands[b].node_id, swapped, verdict, out.text, out.n_tokens,
+                cands[b].node_id, swapped, verdict, out.text, out.n_tokens, stage=stage,
             ))
             tree.judge_tokens += out.n_tokens
         tree.judge_calls += len(outputs)
-        wins = judging.scores(len(cands), pairs, verdicts)
-        for node, w, g in zip(cands, wins, judging.games(len(cands), pairs)):
+        tree.schedule.add(calls, verdicts)
+        tree.pending_pairs += calls
+        wins = judging.scores(len(cands), tree.pending_pairs, tree.schedule.verdicts)
+        for node, w, g in zip(cands, wins, judging.games(len(cands), tree.pending_pairs)):
             node.wins, node.games = w, g
         for node in cands[0].parent.children:
             if node.round == round_ and node.duplicate_of is not None:
                 node.wins, node.games = node.duplicate_of.wins, node.duplicate_of.games
+
+    def finish_judging(self, tree: Tree) -> "schedules.Decision":
+        """The schedule's decision; marks best and worst (nodes.selection) and whether the round
+        was undecided (the all-tie of the stats)."""
+        decision, cands = tree.schedule.decision(), tree.pending
+        tree.schedule = None
+        if not decision.undecided:
+            cands[decision.best].selection, cands[decision.worst].selection = "best", "worst"
         if tree.sampled:
-            tree.sampled[-1].all_tie = judging.all_tie(wins)
-        return wins
+            tree.sampled[-1].all_tie = decision.undecided
+        return decision
 
 
 def judge_verdicts(outputs: list[Completion]) -> list[str | None]:

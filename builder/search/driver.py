@@ -1,9 +1,10 @@
 """The round loop: all active trees advance together, at most three engine calls per round.
 
 Each round: one `engine.generate` call with every active tree's generation request (n =
-`search.samples` each), then one call with every judge request of every tree, then (strategies
+`search.samples` each), then one call per judge schedule stage with the stage's judge requests of
+every tree (the round robin has one stage; knockout and adaptive about log2(w) + 1), then (strategies
 with `plan_rollouts`, i.e. MCTS) one call with every rollout request. The number of engine calls
-therefore grows with the number of rounds, never with the number of problems. A phase in which no
+therefore grows with rounds x stages, never with the number of problems. A phase in which no
 tree needs the engine (one distinct candidate everywhere, width 1, no rollouts) skips its call.
 
 Strategy interface (tournament.py, mcts.py): plan_generation / on_generated / plan_judging /
@@ -34,6 +35,7 @@ class SearchStats:
     wall_seconds: float = 0.0
     gen_requests: int = 0
     judge_calls: int = 0
+    judge_stages: int = 0  # engine calls of judge schedule stages (round robin: one per round that judged)
     gen_tokens: int = 0
     judge_tokens: int = 0
     rollout_requests: int = 0
@@ -104,7 +106,8 @@ def run_search(engine, renderer, problems: list[dict], search_cfg, templates: Te
     ctx = SearchContext(renderer, templates, search_cfg, seed, checker)
     progress = progress or NullProgress()
     trees = [Tree(tree_id(iteration, p["problem_id"]), p["problem_id"], p["problem"], p.get("answer"),
-                  search_cfg.strategy, chunk) for p in problems]
+                  search_cfg.strategy, chunk,
+                  judge_schedule=None if search_cfg.strategy == "solution" else search_cfg.judge_schedule) for p in problems]
     stats = SearchStats()
     started = time.perf_counter()
     active = list(trees)
@@ -139,21 +142,28 @@ def _generation_phase(engine, strategy, ctx, active, stats, progress) -> None:
 
 
 def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
+    """A loop of judge stages: each stage is ONE engine call with the judge requests of every tree
+    still judging. `plan_judging` gives a tree's first stage, `on_judged` records a stage and
+    returns the tree's next one ([] or None when its judging is done; the round robin and the
+    solution strategy have one stage, knockout and adaptive schedules several)."""
     planned = [(t, strategy.plan_judging(ctx, t, stats.rounds)) for t in active if t.active]
     planned = [(t, reqs) for t, reqs in planned if reqs]
-    flat = [r for _, reqs in planned for r in reqs]
-    if not flat:
-        return
-    outputs = [cs[0] for cs in _call(engine, flat, stats)]
-    at, tokens = 0, 0
-    for tree, reqs in planned:
-        mine = outputs[at:at + len(reqs)]
-        at += len(reqs)
-        strategy.on_judged(ctx, tree, stats.rounds, mine)
-        tokens += sum(o.n_tokens for o in mine)
-    stats.judge_calls += len(flat)
-    stats.judge_tokens += tokens
-    progress.on_tokens(judge_tokens=tokens, judge_calls=len(flat))
+    while planned:
+        flat = [r for _, reqs in planned for r in reqs]
+        outputs = [cs[0] for cs in _call(engine, flat, stats)]
+        following, at, tokens = [], 0, 0
+        for tree, reqs in planned:
+            mine = outputs[at:at + len(reqs)]
+            at += len(reqs)
+            tokens += sum(o.n_tokens for o in mine)
+            more = strategy.on_judged(ctx, tree, stats.rounds, mine)
+            if more:
+                following.append((tree, more))
+        stats.judge_calls += len(flat)
+        stats.judge_stages += 1
+        stats.judge_tokens += tokens
+        progress.on_tokens(judge_tokens=tokens, judge_calls=len(flat))
+        planned = following
 
 
 def _rollout_phase(engine, strategy, ctx, active, stats, progress) -> None:

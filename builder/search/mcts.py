@@ -99,11 +99,17 @@ def on_generated(ctx: SearchContext, tree: Tree, round_: int, completions) -> No
 def plan_judging(ctx: SearchContext, tree: Tree, round_: int):
     if len(tree.pending) < 2:
         return []
-    return ctx.judge_requests(tree, tree.pending, round_)
+    ctx.start_judging(tree, tree.pending, round_)  # config: MCTS judges round robin (win-rate priors)
+    return ctx.judge_requests(tree, round_)
 
 
-def on_judged(ctx: SearchContext, tree: Tree, round_: int, outputs) -> None:
+def on_judged(ctx: SearchContext, tree: Tree, round_: int, outputs):
+    """Record the verdicts; the priors come from the recorded wins (on_rollouts)."""
     ctx.record_verdicts(tree, round_, outputs)
+    following = ctx.judge_requests(tree, round_)
+    if not following:
+        ctx.finish_judging(tree)
+    return following
 
 
 def plan_rollouts(ctx: SearchContext, tree: Tree, round_: int) -> list[Request]:

@@ -27,6 +27,7 @@ class Node:
     games: int = 0  # judgments this node (or its representative) took part in (for its win rate)
     duplicate_of: "Node | None" = None  # first sample of the round with the same normalized body
     judged: bool = False  # one of the round's distinct candidates that went to the judge
+    selection: str | None = None  # "best" / "worst" as the judge schedule named them (decided rounds)
     finish_reason: str | None = None
     n_tokens: int = 0
     logprob: float | None = None
@@ -82,7 +83,7 @@ class Node:
             "step_correct": self.step_correct,
             "duplicate_of": self.duplicate_of.node_id if self.duplicate_of is not None else None,
             "judged": self.judged, "rollout_score": self.rollout_score,
-            "score": self.score, "n_steps": self.n_steps,
+            "score": self.score, "n_steps": self.n_steps, "selection": self.selection,
         }
 
 
@@ -107,6 +108,7 @@ class Judgment:
     raw: str
     n_tokens: int
     score: float | None = None  # solution strategy: the parsed points
+    stage: int = 1  # the judge schedule's stage (1-based) within the round that asked this call
 
     @property
     def winner(self) -> str | None:
@@ -120,6 +122,7 @@ class Judgment:
             "round": self.round, "node_a": self.node_a, "node_b": self.node_b, "swapped": self.swapped,
             "verdict": self.verdict, "winner": self.winner, "raw": self.raw, "n_tokens": self.n_tokens,
             "score": self.score,
+            "stage": self.stage,
         }
 
 
@@ -131,6 +134,7 @@ class Tree:
     answer: str | None
     strategy: str
     chunk: int = 0
+    judge_schedule: str | None = "round_robin"  # None: the solution strategy (no pairwise judging)
     status: str = ACTIVE
     nodes: list[Node] = field(default_factory=list)
     judgments: list[Judgment] = field(default_factory=list)
@@ -145,7 +149,9 @@ class Tree:
     sampled: list[SampledRound] = field(default_factory=list)  # one per sampling round
     # Per-round scratch: the distinct candidates being judged and the judge calls planned for them.
     pending: list[Node] = field(default_factory=list)
-    pending_pairs: list[tuple[int, int, bool]] = field(default_factory=list)
+    pending_pairs: list[tuple[int, int, bool]] = field(default_factory=list)  # every call of the round so far
+    stage_calls: list[tuple[int, int, bool]] = field(default_factory=list)  # the calls of the current stage
+    schedule: object = None  # builder.search.schedules.Schedule of the round being judged
     sim_path: list[Node] = field(default_factory=list)  # MCTS: nodes visited by this simulation
     answers: list[str] = field(default_factory=list)  # MCTS: final answers of every rollout so far
 
@@ -188,6 +194,7 @@ class Tree:
             "n_rounds": self.n_rounds, "final_answer": self.final_answer, "correct": self.correct,
             "judge_calls": self.judge_calls, "gen_tokens": self.gen_tokens,
             "judge_tokens": self.judge_tokens, "chunk": self.chunk,
+            "judge_schedule": self.judge_schedule,
         }
 
 

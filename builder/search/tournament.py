@@ -24,7 +24,6 @@ wins among its distinct siblings; no step a rollback discarded is on the path.
 
 from __future__ import annotations
 
-from builder.search import judging
 from builder.search.context import SearchContext
 from builder.search.state import ABANDONED, FINISHED, MAX_STEPS, Node, Tree
 
@@ -46,18 +45,27 @@ def on_generated(ctx: SearchContext, tree: Tree, round_: int, completions) -> No
 
 
 def plan_judging(ctx: SearchContext, tree: Tree, round_: int):
+    """The judge schedule's first stage (no requests with fewer than two distinct candidates)."""
     if len(tree.pending) < 2:
         return []
-    return ctx.judge_requests(tree, tree.pending, round_)
+    ctx.start_judging(tree, tree.pending, round_)
+    return ctx.judge_requests(tree, round_)
 
 
-def on_judged(ctx: SearchContext, tree: Tree, round_: int, outputs) -> None:
-    wins = ctx.record_verdicts(tree, round_, outputs)
+def on_judged(ctx: SearchContext, tree: Tree, round_: int, outputs):
+    """Record a stage; return the schedule's next stage, or, when it is done, accept the best it
+    named or apply the all-tie rule when it left the round undecided."""
+    ctx.record_verdicts(tree, round_, outputs)
+    following = ctx.judge_requests(tree, round_)
+    if following:
+        return following
+    decision = ctx.finish_judging(tree)
     candidates, tree.pending = tree.pending, []
-    if judging.all_tie(wins):
+    if decision.undecided:
         all_tie(ctx, tree, candidates)
     else:
-        accept(ctx, tree, candidates[judging.best_index(wins)])
+        accept(ctx, tree, candidates[decision.best])
+    return []
 
 
 def accept(ctx: SearchContext, tree: Tree, node: Node) -> None:
