@@ -77,7 +77,8 @@ def _search_line(s) -> str:
     return (f"  search: {s.sampling_rounds} rounds, {s.samples} samples, {s.distinct} distinct "
             f"(distinct per round {hist}); {s.single_rounds} rounds with one distinct candidate (no judge call), "
             f"all-tie {tie} of {s.judged_rounds} judged rounds, {s.rollbacks} rollbacks, "
-            f"{s.accepted_steps} accepted steps, {per_step} judge calls per accepted step")
+            f"{s.accepted_steps} accepted steps, {per_step} judge calls per accepted step "
+            f"({s.judge_stages} judge stage engine calls)")
 
 
 @click.command()

@@ -187,7 +187,7 @@ def _check_stray_parts(run, iteration: int, plan) -> None:
 
 TOTAL_KEYS = ("gen_tokens", "judge_tokens", "judge_calls", "gen_requests", "rollout_requests", "engine_calls",
               "engine_seconds", "sampling_rounds", "samples", "distinct", "single_rounds", "judged_rounds",
-              "all_tie_rounds", "rollbacks", "accepted_steps")
+              "all_tie_rounds", "rollbacks", "accepted_steps", "judge_stages")
 
 
 def _totals(markers: list[dict]) -> dict:

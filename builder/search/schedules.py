@@ -167,9 +167,15 @@ class Knockout(Schedule):
     def decision(self) -> Decision:
         if len(self.winners) != 1 or len(self.losers) != 1:
             raise RuntimeError("knockout decision asked before both brackets are done")
-        if self.split_finals == {"W", "L"} or self.winners[0] == self.losers[0]:
+        if one_sided(self.verdicts) or self.winners[0] == self.losers[0]:
             return UNDECIDED
         return Decision(self.winners[0], self.losers[0])
+
+
+def one_sided(verdicts: list[str | None]) -> bool:
+    """No parseable verdict, or every parseable verdict names the same position: a judge that
+    answers by position alone has expressed no preference between the candidates."""
+    return len({v for v in verdicts if v is not None}) < 2
 
 
 def make(name: str, n: int, orders: str = "both", flip=None) -> Schedule:

@@ -9,8 +9,13 @@
 --   rounds_one_distinct    rounds with one distinct candidate
 --   judge_calls_one_distinct   judgments in those rounds (0 since distinct-candidate judging)
 --   rounds_judged          rounds with >= 2 distinct candidates and judgments
---   all_tie_rate           of those, rounds whose judged candidates (nodes.judged; every node in
---                          older runs) all have the same wins / rounds_judged
+--   all_tie_rate           of those, the undecided rounds / rounds_judged: the judge schedule named no
+--                          best and worst (nodes.selection); in older runs (trees.judge_schedule
+--                          null) rounds whose judged candidates (nodes.judged; every node in older
+--                          runs) all have the same wins
+--   judge_schedule         trees.judge_schedule (round_robin, knockout, adaptive; null: older runs)
+--   judge_calls_per_judged_round, judge_stages_per_judged_round
+--                          judgments per judged round, and the schedule stages it took (judgments.stage)
 --   rollbacks              sum of trees.n_rollbacks
 --   finished, max_steps, abandoned   trees by status
 --   pairs_per_problem      pairs / trees
@@ -23,11 +28,15 @@ WITH rounds AS (
            count(*) AS samples,
            count(DISTINCT trim(regexp_replace(regexp_replace(text, '^\s*[Ss][Tt][Ee][Pp]\s*\d*\s*:', ''), '\s+', ' ', 'g')))
                AS distinct_samples,
-           count(DISTINCT wins) FILTER (WHERE judged OR judged IS NULL) AS judged_win_levels
+           count(DISTINCT wins) FILTER (WHERE judged OR judged IS NULL) AS judged_win_levels,
+           coalesce(bool_or(selection IS NOT NULL), false) AS named,
+           any_value(tree_id) AS tree_id
     FROM nodes WHERE parent_id IS NOT NULL
     GROUP BY iteration, parent_id, round
 ),
-jr AS (SELECT iteration, parent_id, round, count(*) AS calls FROM judgments GROUP BY iteration, parent_id, round),
+jr AS (SELECT iteration, parent_id, round, count(*) AS calls, coalesce(max(stage), 1) AS stages
+       FROM judgments GROUP BY iteration, parent_id, round),
+ts AS (SELECT iteration, tree_id, judge_schedule FROM trees),
 r AS (
     SELECT iteration,
            count(*) AS rounds,
@@ -36,8 +45,12 @@ r AS (
            count(*) FILTER (WHERE distinct_samples = 1) AS rounds_one_distinct,
            coalesce(sum(calls) FILTER (WHERE distinct_samples = 1), 0) AS judge_calls_one_distinct,
            count(*) FILTER (WHERE distinct_samples >= 2 AND calls > 0) AS rounds_judged,
-           count(*) FILTER (WHERE distinct_samples >= 2 AND calls > 0 AND judged_win_levels = 1) AS all_tie_rounds
-    FROM rounds LEFT JOIN jr USING (iteration, parent_id, round) GROUP BY iteration
+           count(*) FILTER (WHERE distinct_samples >= 2 AND calls > 0 AND NOT named
+                            AND (judge_schedule IS NOT NULL OR judged_win_levels = 1)) AS all_tie_rounds,
+           sum(calls) FILTER (WHERE distinct_samples >= 2 AND calls > 0) AS judged_calls,
+           sum(stages) FILTER (WHERE distinct_samples >= 2 AND calls > 0) AS judged_stages
+    FROM rounds LEFT JOIN jr USING (iteration, parent_id, round) LEFT JOIN ts USING (iteration, tree_id)
+    GROUP BY iteration
 ),
 h AS (
     SELECT iteration, string_agg(d || ':' || n, ' ' ORDER BY d) AS distinct_per_round
@@ -50,7 +63,8 @@ t AS (
            count(*) FILTER (WHERE status = 'max_steps') AS max_steps,
            count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
            sum(n_rollbacks) AS rollbacks,
-           sum(judge_calls) AS judge_calls
+           sum(judge_calls) AS judge_calls,
+           string_agg(DISTINCT judge_schedule, ',') AS judge_schedule
     FROM trees GROUP BY iteration
 ),
 s AS (SELECT iteration, count(*) AS accepted_steps FROM nodes WHERE on_path AND parent_id IS NOT NULL GROUP BY iteration),
@@ -79,6 +93,9 @@ SELECT t.iteration,
        t.judge_calls,
        coalesce(s.accepted_steps, 0) AS accepted_steps,
        t.judge_calls / nullif(s.accepted_steps, 0) AS judge_calls_per_step,
+       t.judge_schedule,
+       r.judged_calls / nullif(r.rounds_judged, 0) AS judge_calls_per_judged_round,
+       r.judged_stages / nullif(r.rounds_judged, 0) AS judge_stages_per_judged_round,
        CASE WHEN p.known > 0 THEN p.row_ END AS pairs_right_over_wrong,
        CASE WHEN p.known > 0 THEN p.wor END AS pairs_wrong_over_right,
        CASE WHEN p.known > 0 THEN p.both_right END AS pairs_both_right,
