@@ -71,7 +71,13 @@ def test_a_split_match_goes_to_more_round_wins_then_the_lower_index():
     sched = schedules.make("knockout", 4, "both")
     decision, calls = schedules.run(sched, lambda a, b: verdicts[a, b])
     assert (decision.best, decision.worst, calls) == (2, 3, 8)
-    assert sched.winners == [2] and sched.losers == [3]
+    # 5 candidates, 4 has the bye: it beats 0 in the winners' final and splits the losers' final with
+    # 3; having more round wins than 3 it "wins" that split, so 3 is the worst (by the lower index
+    # alone 3 would advance and 4 would be both best and worst: undecided).
+    verdicts = {(0, 1): "A", (1, 0): "B", (2, 3): "A", (3, 2): "B", (0, 2): "A", (2, 0): "B",
+                (1, 3): "A", (3, 1): "B", (0, 4): "B", (4, 0): "A", (3, 4): "A", (4, 3): "A"}
+    decision, calls = schedules.run(schedules.make("knockout", 5, "both"), lambda a, b: verdicts[a, b])
+    assert (decision.best, decision.worst, calls) == (4, 3, 12)
 
 
 # --- the search ---------------------------------------------------------------------------------
@@ -149,3 +155,15 @@ def test_a_bad_judge_schedule_is_an_exit_2_error_naming_the_key_and_the_values(t
     res = invoke("init", tmp_path / "m", "--preset", "demo", "--set", "search.strategy=mcts",
                  "--set", "search.judge_schedule=knockout")
     assert res.exit_code == 2 and "search.judge_schedule" in res.output and "round_robin" in res.output
+
+
+def test_head_to_head_needs_a_chain_of_direct_wins_where_the_two_never_met():
+    def j(a, b, verdict):
+        return {"node_a": a, "node_b": b, "winner": {"A": a, "B": b}.get(verdict)}
+
+    chain = [j("x", "y", "A"), j("y", "x", "B"), j("y", "z", "A"), j("z", "y", "B")]
+    assert head_to_head(chain, "x", "z") and not head_to_head(chain, "z", "x")
+    split = [j("x", "y", "A"), j("y", "x", "A"), j("y", "z", "A"), j("z", "y", "B")]  # x-y split: no link
+    assert not head_to_head(split, "x", "z")
+    met = chain + [j("x", "z", None), j("z", "x", "A")]  # they met: the direct rule, and z won there
+    assert not head_to_head(met, "x", "z")

@@ -5,21 +5,23 @@ group them by normalized step body (context.mark_distinct: duplicates point at t
 occurrence) and keep up to w distinct candidates in sampling order. Then:
 - one distinct candidate: accept it, with no judge call, no pair and no rollback (the model is
   sure; there is nothing to compare);
-- two or more: judge them round robin (judging.py), then
-  - all tie (max wins == min wins): roll back - the last accepted step leaves the path (on_path
+- two or more: judge them with `search.judge_schedule` (schedules.py: round_robin, the paper's,
+  knockout or adaptive), which names the best and the worst or leaves the round undecided, then
+  - undecided (the round robin's all tie, max wins == min wins; see schedules.py for the others): roll back - the last accepted step leaves the path (on_path
     false, so it gives no pair) and the next round re-samples from its parent; with no accepted
     step yet, the next round simply re-samples step 1. The rollback is charged to the step being
     decided (`rollback_scope: step`, the depth of the tied candidates) or to the tree (`tree`),
     against `max_rollbacks`. With the budget spent, `on_rollbacks_spent` decides: `accept` takes
     the first distinct candidate (no pair: the round is an all-tie) and goes on; `abandon` does
     this last rollback too (so no pair of the popped step survives) and ends the tree "abandoned";
-  - else accept the best candidate (argmax wins, ties to the lowest candidate index).
+  - else accept the best the schedule named (round robin: argmax wins, ties to the lowest index).
 The tree is "finished" when the accepted step is terminal, "max_steps" when it is step `max_steps`.
 Width 1 is greedy solving: the single candidate is accepted with no judge call.
 
-Invariants (tested): a round's judge calls are d(d-1) (both orders) or d(d-1)/2 (one) for its d
-judged distinct candidates, and 0 when d = 1; every accepted step of a decisive round has the most
-wins among its distinct siblings; no step a rollback discarded is on the path.
+Invariants (tested): with the round robin a round's judge calls are d(d-1) (both orders) or
+d(d-1)/2 (one) for its d judged distinct candidates, and 0 when d = 1, and every accepted step of
+a decisive round has the most wins among its distinct siblings; with every schedule the accepted
+step is the one it named best (nodes.selection); no step a rollback discarded is on the path.
 """
 
 from __future__ import annotations
