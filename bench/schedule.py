@@ -6,7 +6,8 @@ A judge at temperature 0 answers the same prompt the same way, so each ORDERED p
 drawn once per trial and every schedule sees the same verdicts (a paired comparison). A schedule
 hits the best when it names the true best; an undecided round (the rollback trigger) is a miss for
 both. Intervals: Wilson 95 % (builder/analysis/stats.py). `meets` = calls <= 50 % of the round
-robin's and both hit rates >= the round robin's lower 95 % bound (`stretch`: calls <= 35 %).
+robin's and both hit rates >= the round robin's lower 95 % bound (`stretch`: calls <= 35 %). The
+one-order round robin (`judge_orders: one`) is printed as a reference.
 
     .venv/bin/python bench/schedule.py                       # the sweep of docs/search.md
     .venv/bin/python bench/schedule.py --n 4 --trials 4000 --bias 0 1 --sharpness 2
@@ -26,6 +27,11 @@ from builder.analysis.stats import wilson_interval  # noqa: E402
 from builder.search import schedules  # noqa: E402
 
 
+# (label, schedule, judge_orders or None for --orders); the one-order round robin is a reference:
+# every pair once, A/B by the coin (`judge_orders: one`), half the calls of both orders.
+RUNS = [(name, name, None) for name in schedules.NAMES] + [("round_robin one-order", "round_robin", "one")]
+
+
 def trial(rng: random.Random, n: int, sharpness: float, bias: float, none_rate: float, orders: str) -> dict:
     """One round through every schedule on the same candidates and the same per-ordered-pair verdicts."""
     q = [rng.gauss(0.0, 1.0) for _ in range(n)]
@@ -38,15 +44,16 @@ def trial(rng: random.Random, n: int, sharpness: float, bias: float, none_rate: 
     coins = {(i, j): rng.random() < 0.5 for i in range(n) for j in range(i + 1, n)}
     best, worst = max(range(n), key=q.__getitem__), min(range(n), key=q.__getitem__)
     out = {}
-    for name in schedules.NAMES:
-        dec, calls = schedules.run(schedules.make(name, n, orders, lambda i, j: coins[i, j]), lambda a, b: verdict[a, b])
-        out[name] = (dec.best == best, dec.worst == worst, dec.undecided, calls)
+    for label, name, how in RUNS:
+        dec, calls = schedules.run(schedules.make(name, n, how or orders, lambda i, j: coins[i, j]),
+                                   lambda a, b: verdict[a, b])
+        out[label] = (dec.best == best, dec.worst == worst, dec.undecided, calls)
     return out
 
 
 def cell(n: int, sharpness: float, bias: float, trials: int, seed: int, none_rate: float, orders: str) -> dict:
     rng = random.Random(f"{seed}-{n}-{sharpness}-{bias}")
-    sums = {name: [0, 0, 0, 0] for name in schedules.NAMES}
+    sums = {label: [0, 0, 0, 0] for label, _, _ in RUNS}
     for _ in range(trials):
         for name, got in trial(rng, n, sharpness, bias, none_rate, orders).items():
             for k, v in enumerate(got):
@@ -75,7 +82,7 @@ def main() -> None:
                 for name, (hb, hw, und, calls) in sums.items():
                     ratio = calls / rr[3]
                     ok = hb / args.trials >= lo_best and hw / args.trials >= lo_worst
-                    meets = "-" if name == "round_robin" else (
+                    meets = "-" if name.startswith("round_robin") else (
                         ("stretch" if ratio <= 0.35 else "yes") if ok and ratio <= 0.5 else "no")
                     print(f"| {n} | {s:g} | {b:g} | {name} | {calls / args.trials:.1f} | {ratio:.2f} | "
                           f"{_rate(hb, args.trials)} | {_rate(hw, args.trials)} | {und / args.trials:.3f} | {meets} |")

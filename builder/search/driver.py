@@ -150,7 +150,7 @@ def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
     planned = [(t, reqs) for t, reqs in planned if reqs]
     while planned:
         flat = [r for _, reqs in planned for r in reqs]
-        outputs = [cs[0] for cs in _call(engine, flat, stats)]
+        outputs = _judge(engine, ctx, flat, stats)
         following, at, tokens = [], 0, 0
         for tree, reqs in planned:
             mine = outputs[at:at + len(reqs)]
@@ -164,6 +164,13 @@ def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
         stats.judge_tokens += tokens
         progress.on_tokens(judge_tokens=tokens, judge_calls=len(flat))
         planned = following
+
+
+def _judge(engine, ctx, requests, stats: SearchStats) -> list:
+    """One stage's judge outputs, one per request (the strategies' on_judged hand them to
+    context.record_verdicts, which turns them into verdicts with context.judge_verdicts): the place
+    where another verdict rule plugs in."""
+    return [cs[0] for cs in _call(engine, requests, stats)]
 
 
 def _rollout_phase(engine, strategy, ctx, active, stats, progress) -> None:
