@@ -68,7 +68,8 @@ def judgment_rows(tree: str, spec) -> list[dict]:
         out.append({"judgment_id": f"{tree}/j{i}", "tree_id": tree, "parent_id": f"{tree}/{parent}", "round": rnd,
                     "node_a": na, "node_b": nb, "swapped": swapped, "verdict": verdict,
                     "winner": {"A": na, "B": nb}.get(verdict),
-                    "raw": f"... [[{verdict}]]" if verdict else "no verdict", "n_tokens": 5, "score": None})
+                    "raw": f"... [[{verdict}]]" if verdict else "no verdict", "n_tokens": 5, "score": None,
+                    "stage": None})  # rows as an older version wrote them: no judge schedule recorded
     return out
 
 
@@ -79,7 +80,7 @@ def node(tree, k, parent, depth, rnd, idx, on_path=False, correct=None, tokens=1
             "is_terminal": terminal, "on_path": on_path, "wins": wins, "visits": None, "value": None,
             "finish_reason": None if parent is None else "stop", "n_tokens": 0 if parent is None else tokens,
             "logprob": None, "step_correct": correct, "duplicate_of": None, "judged": parent is not None,
-            "rollout_score": None, "score": None, "n_steps": None}
+            "rollout_score": None, "score": None, "n_steps": None, "selection": None}
 
 
 def it1_nodes() -> list[dict]:
@@ -107,7 +108,8 @@ def problem(pid: str, answer: str | None) -> dict:
 def tree(tid, pid, status, n_steps, final, correct, judge_calls) -> dict:
     return {"tree_id": tid, "problem_id": pid, "strategy": "tournament", "status": status, "n_steps": n_steps,
             "n_rollbacks": 0, "n_rounds": n_steps, "final_answer": final, "correct": correct,
-            "judge_calls": judge_calls, "gen_tokens": 100, "judge_tokens": 5 * judge_calls, "chunk": 0}
+            "judge_calls": judge_calls, "gen_tokens": 100, "judge_tokens": 5 * judge_calls, "chunk": 0,
+            "judge_schedule": None}
 
 
 def pair(tree_id, pid, parent, depth, chosen, rejected, cc, rc, chosen_text="Step: long one\n", rejected_text="Step: x\n"):
