@@ -12,8 +12,10 @@ Quality is measured over rounds with at least one correct and one wrong judged d
 (nodes.step_correct, where the task has a step checker): accept-correct (the named best is
 correct), reject-wrong (the named worst is wrong), right-over-wrong (both); an undecided round
 (the rollback trigger) counts as none of them. Intervals: Wilson 95 %. `vs RR` is the exact
-McNemar p-value of right-over-wrong against the round robin on the same rounds. `rr_agrees` checks
-the replay: the round robin replayed must name the best/worst the run recorded (nodes.selection).
+McNemar p-value of right-over-wrong against the round robin on the same rounds. The replay checks
+itself: the run's own schedule (trees.judge_schedule) replayed must name the best/worst the run recorded (nodes.selection, where
+the run has it). Runs made before nodes.judged existed judged every sample of a round (duplicates
+too): there a round's candidates are the nodes that appear in its judgments.
 
     .venv/bin/python bench/replay.py --run runs/demo --iter 1
 """
@@ -43,7 +45,7 @@ def load(run_dir: str, iteration: int) -> tuple[int, list, list, list]:
         return [r for p in paths for r in pq.read_table(p).select(
             [c for c in cols if c in pq.read_schema(p).names]).to_pylist()]
 
-    trees = rows("trees", ["tree_id", "strategy"])
+    trees = rows("trees", ["tree_id", "strategy", "judge_schedule"])
     nodes = rows("nodes", ["tree_id", "node_id", "parent_id", "round", "candidate_index", "judged", "step_correct",
                            "selection"])
     judgments = rows("judgments", ["parent_id", "round", "node_a", "node_b", "verdict"])
@@ -55,25 +57,31 @@ def load(run_dir: str, iteration: int) -> tuple[int, list, list, list]:
 
 
 def rounds(trees: list, nodes: list, judgments: list):
-    """(tree_id, round, candidates sorted by index, {(node_a, node_b): verdict}) per judged tournament round."""
+    """(tree_id, round, candidates sorted by index, {(node_a, node_b): verdict}, the tree's schedule) per judged
+    tournament round."""
+    schedule = {t["tree_id"]: t.get("judge_schedule") or "round_robin" for t in trees}
     tournament = {t["tree_id"] for t in trees if t["strategy"] == "tournament"}
+    in_judgments = {j[k] for j in judgments for k in ("node_a", "node_b")}
     groups = defaultdict(list)
     for n in nodes:
-        if n["parent_id"] is not None and n["judged"] and n["tree_id"] in tournament:
+        judged = n.get("judged")  # runs made before nodes.judged existed judged every sample
+        if judged is None:
+            judged = n["node_id"] in in_judgments
+        if n["parent_id"] is not None and judged and n["tree_id"] in tournament:
             groups[(n["parent_id"], n["round"])].append(n)
     verdicts = defaultdict(dict)
     for j in judgments:
         verdicts[(j["parent_id"], j["round"])][(j["node_a"], j["node_b"])] = j["verdict"]
     for key, group in sorted(groups.items()):
         group.sort(key=lambda n: n["candidate_index"])
-        yield group[0]["tree_id"], key[1], group, verdicts.get(key, {})
+        yield group[0]["tree_id"], key[1], group, verdicts.get(key, {}), schedule[group[0]["tree_id"]]
 
 
 def replay(seed: int, trees, nodes, judgments) -> dict:
     out = {name: {"calls": 0, "calls_all": 0, "acc": [], "rej": [], "row": [], "undecided": 0}
            for name in schedules.NAMES}
-    skipped = scored = judged = rr_disagree = 0
-    for tree_id, round_, cands, recorded in rounds(trees, nodes, judgments):
+    skipped = scored = judged = rr_disagree = rr_checked = 0
+    for tree_id, round_, cands, recorded, own in rounds(trees, nodes, judgments):
         ids = [c["node_id"] for c in cands]
         if any((a, b) not in recorded for a in ids for b in ids if a != b):
             skipped += 1
@@ -89,8 +97,9 @@ def replay(seed: int, trees, nodes, judgments) -> dict:
                                        lambda a, b: recorded[(ids[a], ids[b])])
             s = out[name]
             s["calls_all"] += calls
-            if name == "round_robin" and any(c.get("selection") for c in cands):
+            if name == own and any(c.get("selection") for c in cands):  # the run's own schedule
                 named = {c.get("selection"): i for i, c in enumerate(cands) if c.get("selection")}
+                rr_checked += 1
                 rr_disagree += (named.get("best"), named.get("worst")) != (dec.best, dec.worst)
             if not mixed:
                 continue
@@ -101,7 +110,8 @@ def replay(seed: int, trees, nodes, judgments) -> dict:
             s["acc"].append(acc)
             s["rej"].append(rej)
             s["row"].append(acc and rej)
-    return {"schedules": out, "skipped": skipped, "judged": judged, "scored": scored, "rr_disagree": rr_disagree}
+    return {"schedules": out, "skipped": skipped, "judged": judged, "scored": scored, "rr_disagree": rr_disagree,
+            "rr_checked": rr_checked}
 
 
 def table(res: dict) -> str:
@@ -140,7 +150,8 @@ def main() -> None:
         raise
     print(f"judged tournament rounds replayed: {res['judged']} (skipped, an ordered pair missing: {res['skipped']}); "
           f"scored (>= 1 correct and >= 1 wrong candidate): {res['scored']}; "
-          f"round robin replay disagreeing with the recorded selection: {res['rr_disagree']}")
+          f"the run's own schedule replayed disagreeing with its recorded selection: {res['rr_disagree']} "
+          f"of {res['rr_checked']} rounds with one recorded")
     print(table(res))
 
 

@@ -167,3 +167,23 @@ def test_head_to_head_needs_a_chain_of_direct_wins_where_the_two_never_met():
     assert not head_to_head(split, "x", "z")
     met = chain + [j("x", "z", None), j("z", "x", "A")]  # they met: the direct rule, and z won there
     assert not head_to_head(met, "x", "z")
+
+
+def test_replay_bench_scores_every_schedule_on_the_same_recorded_verdicts(renderer):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("replay", Path(__file__).parent.parent / "bench" / "replay.py")
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    res = search(renderer, ScriptedEngine(judge=scrambled), width=6)  # round robin, both orders
+    for n in res.nodes:  # the scrambled judge ranks candidate 2 best and 1 worst: label them so
+        n["step_correct"] = None if n["parent_id"] is None else n["candidate_index"] != 1
+    out = replay.replay(7, res.trees, res.nodes, res.judgments)
+    rounds = len({(j["parent_id"], j["round"]) for j in res.judgments})
+    assert (out["judged"], out["scored"], out["skipped"], out["rr_checked"], out["rr_disagree"]) == \
+        (rounds, rounds, 0, rounds, 0)
+    calls = {name: s["calls"] for name, s in out["schedules"].items()}
+    assert calls == {"round_robin": 30 * rounds, "knockout": 14 * rounds, "adaptive": 9 * rounds}
+    for s in out["schedules"].values():
+        assert s["acc"] == s["rej"] == s["row"] == [True] * rounds  # best (2) right, worst (1) wrong
