@@ -2,7 +2,7 @@
 
 Each round: one `engine.generate` call with every active tree's generation request (n =
 `search.samples` each), then one call per judge schedule stage with the stage's judge requests of
-every tree (the round robin has one stage; knockout and adaptive about log2(w) + 1), then (strategies
+every tree (the round robin has one stage; knockout and adaptive ceil(log2 d) for d candidates), then (strategies
 with `plan_rollouts`, i.e. MCTS) one call with every rollout request. The number of engine calls
 therefore grows with rounds x stages, never with the number of problems. A phase in which no
 tree needs the engine (one distinct candidate everywhere, width 1, no rollouts) skips its call.

@@ -13,19 +13,22 @@ batched engine call (builder/search/driver.py), so a schedule's stages are engin
 - `knockout` (Pohl 1972): stage 1 pairs candidates (0,1), (2,3), ...; winners go to a winners'
   bracket (for the best), losers to a losers' bracket (for the worst); with odd d the last
   candidate has a bye into both. Each later stage plays adjacent pairs of both brackets at once (an
-  odd one out waits) until each bracket holds one candidate: ceil(3d/2) - 2 matches, about log2(d)
-  + 1 stages. A match is judged in both orders (one seeded coin order with `judge_orders: one`).
+  odd one out waits) until each bracket holds one candidate: ceil(3d/2) - 2 matches in
+  ceil(log2 d) stages. A match is judged in both orders (one seeded coin order with `judge_orders: one`).
 - `adaptive`: the knockout, but only the two *finals* (the match that names the best, and the one
   that names the worst) are judged in both orders; every other match once, A/B by the seeded coin.
-  Early matches only sort candidates into brackets, where a position bias costs little; the finals
-  name the steps that become the accepted step and the pair, so they get the swap check.
-Matches (knockout and adaptive): the side with more wins in the match's calls advances. A *split*
+  Early matches only sort candidates into brackets; the finals name the steps that become the
+  accepted step and the pair, so they get the swap check.
+Matches (knockout and adaptive): the side with more wins in the match's calls wins it (the winner
+stays in the winners' bracket, the loser in the losers' bracket). A *split*
 match (equal wins: the orders disagree, or no parseable verdict) is decided by the rule: more wins
 in the round so far, then the lower candidate index (the round robin's tie-break). Judges run at
 `judge_temperature` (0 by default), so replaying a split match would return the same outputs.
-Undecided (knockout and adaptive): both finals split (with d = 2 the single match is both finals),
-so the judge named neither end - e.g. a judge that always says [[A]]; or, with odd d and an
-intransitive judge, the bye candidate ends up both best and worst.
+Undecided (knockout and adaptive): no parseable verdict, or every parseable verdict names the
+same position (`one_sided`: a judge that always says [[A]] expressed no preference; with both
+orders it splits every match, and adaptive's one-order matches would otherwise crown whoever the
+coin showed as A); or, with odd d and an intransitive judge, the bye candidate ends up both best
+and worst.
 """
 
 from __future__ import annotations
