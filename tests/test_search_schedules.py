@@ -152,9 +152,10 @@ def test_a_bad_judge_schedule_is_an_exit_2_error_naming_the_key_and_the_values(t
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "search.judge_schedule" in res.output
     assert all(v in res.output for v in ("'round_robin'", "'knockout'", "'adaptive'")), res.output
-    res = invoke("init", tmp_path / "m", "--preset", "demo", "--set", "search.strategy=mcts",
-                 "--set", "search.judge_schedule=knockout")
-    assert res.exit_code == 2 and "search.judge_schedule" in res.output and "round_robin" in res.output
+    for strategy in ("mcts", "solution"):  # they need every candidate scored: the round robin only
+        res = invoke("init", tmp_path / strategy, "--preset", "demo", "--set", f"search.strategy={strategy}",
+                     "--set", "search.judge_schedule=knockout")
+        assert res.exit_code == 2 and "search.judge_schedule" in res.output and "round_robin" in res.output
 
 
 def test_head_to_head_needs_a_chain_of_direct_wins_where_the_two_never_met():
