@@ -39,8 +39,7 @@ class GenerateTask:
     def setup(self) -> Worker:
         from builder.engines import load_engine
         from builder.prompts import ChatRenderer
-        from builder.search.context import Templates
-        from builder.search.iteration import make_checker
+        from builder.search.context import Templates, make_checker
         from builder.store import Run
 
         run = Run.open(self.root)

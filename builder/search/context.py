@@ -36,6 +36,17 @@ class AnswerChecker:
         return None
 
 
+def make_checker(run, problems: list[dict]):
+    """The task's checkers when every problem comes from one task:NAME source, else answer matching."""
+    from builder.tasks import get_task
+
+    sources = {p["source"] for p in problems}
+    if len(sources) == 1 and next(iter(sources)).startswith("task:"):
+        name = next(iter(sources))[5:]
+        return get_task(name, **(run.config.task_options if name == run.config.task else {}))
+    return AnswerChecker()
+
+
 @dataclass(slots=True, frozen=True)
 class Templates:
     reasoning: str

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from builder.errors import PsrError
 from builder.search import chunks
-from builder.search.context import AnswerChecker, Templates
+from builder.search.context import Templates
 from builder.search.driver import SearchStats
 
 SEARCH_TABLES = list(chunks.TABLES)  # one list: the chunk job's tables
@@ -44,17 +44,6 @@ def load_problems(run, iteration: int) -> list[dict]:
     if not rows:
         raise PsrError(f"iteration {iteration} has no problems; add them with `psr problems add --run {run.root} --iter {iteration}`")
     return rows
-
-
-def make_checker(run, problems: list[dict]):
-    """The task's checkers when every problem comes from one task:NAME source, else answer matching."""
-    from builder.tasks import get_task
-
-    sources = {p["source"] for p in problems}
-    if len(sources) == 1 and next(iter(sources)).startswith("task:"):
-        name = next(iter(sources))[5:]
-        return get_task(name, **(run.config.task_options if name == run.config.task else {}))
-    return AnswerChecker()
 
 
 def discard(run, iteration: int) -> list:
