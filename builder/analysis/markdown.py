@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from builder.analysis.plots import PLOTS, write_plots
-from builder.analysis.sections import JUDGE_EVAL, SECTIONS
+from builder.analysis.sections import JUDGE_EVAL, SECTIONS, STATISTICS
+from builder.analysis.stats_markdown import HEADER as STATS_HEADER
+from builder.analysis.stats_markdown import NOTES as STATS_NOTES
+from builder.analysis.stats_markdown import statistics_body
 
-LONG_SECTIONS = {"evals", "judge_eval"}
+LONG_SECTIONS = {"evals", "evals_paired", "judge_eval"}
 
 
 def fmt(value) -> str:
@@ -51,6 +54,10 @@ def render(report: dict, plots: dict[str, Path | None], out_dir: Path) -> str:
              "its exact definition); `psr report --format json` gives the same figures as JSON.", ""]
     for note in report["notes"]:
         lines += [f"> {note}", ""]
+    stats = report["sections"][STATISTICS[0]]
+    lines += [f"## {STATISTICS[1]}", ""]
+    lines += (table(STATS_HEADER, statistics_body(stats)) + [""] + STATS_NOTES) if stats else ["no data (run `psr eval`)"]
+    lines += [""]
     lines += ["## Plots", ""]
     for name, _, title in PLOTS:
         path = plots.get(name)

@@ -101,7 +101,36 @@ def step_length_plot(report: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def interval_plot(report: dict, path: Path) -> Path | None:
+    """Held-out accuracy per model with its 95 % Wilson interval as error bars, greedy and search."""
+    rows = report["sections"].get("statistics", [])
+    series = []
+    for bench in sorted({r["benchmark"] for r in rows}):
+        for mode, shift in (("greedy", -0.06), ("search", 0.06)):
+            pts = [r for r in rows if r["benchmark"] == bench and r[f"{mode}_accuracy"] is not None]
+            if pts:
+                series.append((f"{bench} ({mode})", shift, pts, mode))
+    if not series:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, shift, pts, mode in series:
+        xs = [r["iteration"] + shift for r in pts]  # side by side, not on top of each other
+        ys = [r[f"{mode}_accuracy"] for r in pts]
+        err = [[y - r[f"{mode}_ci_low"] for y, r in zip(ys, pts)], [r[f"{mode}_ci_high"] - y for y, r in zip(ys, pts)]]
+        ax.errorbar(xs, ys, yerr=err, marker="o", capsize=4, label=label)
+    ax.set_xlabel("model M(N)")
+    ax.set_ylabel("held-out accuracy (95 % Wilson interval)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Accuracy per model")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 PLOTS = (
+    ("accuracy_intervals", interval_plot, "Held-out accuracy per model with 95 % intervals"),
     ("accuracy", accuracy_plot, "Accuracy vs iteration"),
     ("judge_consistency", consistency_plot, "Judge consistency vs iteration"),
     ("step_length", step_length_plot, "Step length distribution per iteration"),

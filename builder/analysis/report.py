@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builder.analysis.sections import JUDGE_EVAL, JUDGE_EVAL_KEYS, SECTIONS
+from builder.analysis.sections import JUDGE_EVAL, JUDGE_EVAL_KEYS, SECTIONS, STATISTICS
+from builder.analysis.significance import statistics_rows
 from builder.query import connect, rows
 from builder.store import Run
 
@@ -36,6 +37,8 @@ def build_report(run: Run, threads: int | None = None) -> dict:
     sections[JUDGE_EVAL[0]] = judge_eval_rows(run)
     queries[JUDGE_EVAL[0]] = "RUN/eval/judge-M*.json"
     iterations = sorted({r["iteration"] for section in sections.values() for r in section})
+    sections[STATISTICS[0]] = statistics_rows(sections)
+    queries[STATISTICS[0]] = "builder/analysis/significance.py over the sections below"
     return {
         "report_version": REPORT_VERSION,
         "run": str(run.root),

@@ -16,8 +16,12 @@ SECTIONS = (
     ("outcome", "outcome", "Outcome of the search (accepted path vs gold)"),
     ("drift", "drift", "Drift: steps per solution and step length"),
     ("evals", "evals", "Held-out evaluation (psr eval)"),
+    ("evals_paired", "evals_paired", "Held-out evaluation, each model against the previous one (same problems)"),
 )
 # Not SQL: the figures `psr eval-judge --save` wrote to RUN/eval/judge-M<N>-*.json.
 JUDGE_EVAL = ("judge_eval", "Judge accuracy on labeled pairs (psr eval-judge --save)")
+# Not SQL: per model, accuracy with Wilson intervals and McNemar p beside the judge figures
+# (builder/analysis/significance.py).
+STATISTICS = ("statistics", "Statistics per model (95 % Wilson intervals, exact McNemar vs the previous model)")
 JUDGE_EVAL_KEYS = ("iteration", "pairs_source", "pairs", "accuracy", "both_orders_accuracy", "swap_consistency",
                    "first_position_rate", "unparseable_rate")

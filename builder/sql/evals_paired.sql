@@ -1,0 +1,30 @@
+-- Each model against the previous evaluated model on the same held-out problems, per benchmark
+-- and mode: the discordant counts behind the exact McNemar p-value in the report's statistics.
+--   prev_iteration   the previous iteration evaluated on this benchmark and mode
+--   problems_shared  problems (problem_id) scored for both models
+--   only_prev        right for M(prev_iteration), wrong for M(iteration)
+--   only_this        right for M(iteration), wrong for M(prev_iteration)
+--   both_right, both_wrong
+--   difference       (only_this - only_prev) / problems_shared: paired accuracy difference
+WITH its AS (
+    SELECT DISTINCT benchmark, mode, iteration FROM evals
+),
+prev AS (
+    SELECT benchmark, mode, iteration,
+           lag(iteration) OVER (PARTITION BY benchmark, mode ORDER BY iteration) AS prev_iteration
+    FROM its
+)
+SELECT p.iteration, p.benchmark, p.mode, p.prev_iteration,
+       count(*) AS problems_shared,
+       count(*) FILTER (WHERE a.correct AND NOT b.correct) AS only_prev,
+       count(*) FILTER (WHERE b.correct AND NOT a.correct) AS only_this,
+       count(*) FILTER (WHERE a.correct AND b.correct) AS both_right,
+       count(*) FILTER (WHERE NOT a.correct AND NOT b.correct) AS both_wrong,
+       (count(*) FILTER (WHERE b.correct AND NOT a.correct) - count(*) FILTER (WHERE a.correct AND NOT b.correct))
+           / count(*) AS difference
+FROM prev p
+JOIN evals b ON b.iteration = p.iteration AND b.benchmark = p.benchmark AND b.mode = p.mode
+JOIN evals a ON a.iteration = p.prev_iteration AND a.benchmark = p.benchmark AND a.mode = p.mode
+            AND a.problem_id = b.problem_id
+GROUP BY p.iteration, p.benchmark, p.mode, p.prev_iteration
+ORDER BY p.benchmark, p.mode, p.iteration;
