@@ -29,6 +29,7 @@ COMMANDS = [
     ("eval", "eval_cmd"),
     ("eval", "eval_judge"),
     ("report", "report"),
+    ("show", "show"),
     ("sql", "sql"),
     ("validate", "validate"),
     ("push", "push"),
