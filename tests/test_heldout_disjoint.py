@@ -1,0 +1,37 @@
+"""The held-out eval problems share no problem (content id) with anything the demo trains or
+searches on: IFT, EFT train, and every iteration's problems. Built with the real commands at the
+demo preset's sizes, so a change in how any of them draws problems shows up here."""
+
+from builder.problems import problem_id
+from tests.helpers import invoke
+
+ITERATIONS = (1, 2, 3)
+EVAL_LIMIT = 1000  # the report's statistics need at least this many held-out problems
+
+
+def test_eval_problems_are_disjoint_from_training_and_search_problems(tmp_path):
+    from builder.analysis.eval import load_benchmark
+    from builder.store import Run, read_table
+
+    path = tmp_path / "run"
+    assert invoke("init", path, "--preset", "demo").exit_code == 0
+    res = invoke("init-data", "--run", path)
+    assert res.exit_code == 0, res.output
+    for n in ITERATIONS:
+        res = invoke("problems", "add", "--run", path, "--iter", n)
+        assert res.exit_code == 0, res.output
+    run = Run.open(path)
+
+    ift = {problem_id(r["problem"]) for r in read_table(run, "ift", 0).to_pylist()}
+    eft = read_table(run, "eft", 0).to_pylist()
+    eft_train = {problem_id(r["problem"]) for r in eft if r["split"] == "train"}
+    searched = {r["problem_id"] for n in ITERATIONS for r in read_table(run, "problems", n).to_pylist()}
+    assert len(ift) >= run.config.init_data.ift_train * 0.9 and eft_train and searched
+    assert all(problem_id(r["problem"]) == r["problem_id"] for r in read_table(run, "problems", 1).to_pylist())
+
+    for limit in (None, EVAL_LIMIT):  # the preset's eval size and the statistics' size
+        held_out = {p["problem_id"] for p in load_benchmark(run, "task", {}, limit).problems}
+        assert len(held_out) == (limit or run.config.eval.limit)
+        assert not held_out & ift, "eval problems in IFT"
+        assert not held_out & eft_train, "eval problems in EFT train"
+        assert not held_out & searched, "eval problems searched in an iteration"
