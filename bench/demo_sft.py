@@ -39,13 +39,14 @@ def load_recipe(path: str | None) -> dict:
     return {"data": {}, "model": {}, "task_options": {}, "axolotl": {}, **recipe}
 
 
-def build_data(task, renderer, data: dict, seed: int, out: Path) -> int:
+def build_data(task, renderer, data: dict, seed: int, out: Path, extra_eft: list[dict] | None = None,
+               ift_only: bool = False) -> int:
     from builder.prompts import load_template
     from builder.trainer.sft import sft_rows
 
     ift = task.ift_examples("train", data.get("n_ift", 9000), seed)
-    eft = task.eft_examples("train", data.get("n_eft", 27000), seed)  # 75 % judge: the judge learns last
-    rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(task.reasoning_template),
+    eft = [] if ift_only else task.eft_examples("train", data.get("n_eft", 27000), seed)  # 75 % judge: the judge learns last
+    rows = sft_rows(ift, eft + (extra_eft or []), renderer, reasoning_tmpl=load_template(task.reasoning_template),
                     judge_tmpl=load_template(task.judge_template))
     random.Random(seed).shuffle(rows)
     with out.open("w") as f:
@@ -68,6 +69,33 @@ def axolotl_config(model_dir: Path, data_file: Path, work: Path, overrides: dict
     }
     cfg.update(overrides)
     return cfg
+
+
+def own_steps_stage(task, m0: Path, recipe: dict, seed: int, work: Path) -> tuple[Path, list[dict], dict]:
+    """Recipe key own_steps (issue 12 item 2): train on IFT alone for `ift_steps`, sample `width`
+    next steps on `problems` train problems with that model, label them with the task's checker
+    (builder/initdata/own_steps.py). Returns the IFT model (stage 2 continues from it), the EFT
+    rows and figures."""
+    from builder.engines import load_engine
+    from builder.initdata.own_steps import own_step_examples
+    from builder.prompts import ChatRenderer, load_template
+
+    opts = recipe["own_steps"]
+    stage = work / "ift_stage"
+    stage.mkdir()
+    build_data(task, ChatRenderer(str(m0)), recipe["data"], seed, stage / "ift.jsonl", ift_only=True)
+    cfg = axolotl_config(m0, stage / "ift.jsonl", stage, {"seed": seed, **recipe["axolotl"],
+                                                         "max_steps": opts.get("ift_steps", 300)})
+    t_train, cpu = run_axolotl(cfg, stage)
+    t0 = time.time()
+    engine = load_engine("hf", str(stage / "M1"), {"dtype": "float32", "device": "cpu", "threads": 1})
+    rows, counts = own_step_examples(task, engine, ChatRenderer(str(stage / "M1")), load_template(task.reasoning_template),
+                                     opts.get("problems", 2000), seed, width=opts.get("width", 6),
+                                     temperature=opts.get("temperature", 0.7))
+    figures = {"t_ift_stage": round(t_train, 1), "cpu_ift_stage": round(cpu, 1), "t_sampling": round(time.time() - t0, 1),
+               "own_sites": counts.sites, "own_mixed": counts.mixed, "own_rows": counts.rows,
+               "own_distinct": {str(k): v for k, v in sorted(counts.distinct.items())}}
+    return stage / "M1", rows, figures
 
 
 def run_axolotl(cfg: dict, work: Path) -> tuple[float, float]:
@@ -120,7 +148,49 @@ def greedy(model, tok, prompts: list[str], max_new_tokens: int, batch: int = 100
     return out
 
 
-def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int) -> dict:
+def eval_chains(task, split: str, n: int, seed: int) -> list:
+    """Chains of the split used for a choice. "validation" comes from the task once it has that
+    split; before, from the same hash range (the upper half of the held-out buckets), so a choice
+    made here never looks at the test buckets."""
+    from builder.tasks import base
+
+    if split != "validation" or "validation" in base.SPLITS:
+        return task.chains(split, n, seed)
+    import hashlib
+
+    rng, seen, out = random.Random(f"arithmetic:{seed}:validation"), set(), []
+    while len(out) < n:
+        chain = task.chain(rng)
+        bucket = int.from_bytes(hashlib.sha256(chain.text.encode()).digest()[:4], "big") / 2**32
+        if chain.text not in seen and task.test_share / 2 <= bucket < task.test_share:
+            seen.add(chain.text)
+            out.append(chain)
+    return out
+
+
+def distinct_first_steps(model, tok, prompts: list[str], width: int = 6, temperature: float = 0.7) -> dict:
+    """Histogram of distinct sampled first steps per problem (the search's round-1 diversity)."""
+    import collections
+
+    import torch
+
+    from builder.steps import split_steps
+
+    tok.padding_side = "left"
+    hist: collections.Counter = collections.Counter()
+    torch.manual_seed(0)
+    for i in range(0, len(prompts), 50):
+        enc = tok(prompts[i : i + 50], return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            gen = model.generate(**enc, max_new_tokens=24, do_sample=True, temperature=temperature, top_p=0.95,
+                                 num_return_sequences=width)
+        texts = tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        for j in range(0, len(texts), width):
+            hist[len({(split_steps(t) or [t])[0].strip() for t in texts[j : j + width]})] += 1
+    return {str(k): hist[k] for k in sorted(hist)}
+
+
+def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int, split: str = "test") -> dict:
     from transformers import AutoModelForCausalLM
 
     from builder.prompts import ChatRenderer, load_template
@@ -128,7 +198,8 @@ def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int) -> di
 
     renderer = ChatRenderer(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    problems = task.problems("test", n_solve, seed)
+    chains = eval_chains(task, split, n_solve + n_judge // 2, seed)
+    problems = [{"problem": c.text, "answer": str(c.values[-1])} for c in chains[:n_solve]]
     rtmpl, jtmpl = load_template(task.reasoning_template), load_template(task.judge_template)
     texts = greedy(model, renderer.tokenizer, [renderer.generation_prompt(rtmpl, p["problem"], []) for p in problems], 96)
     solved = sum(task.check_answer(extract_boxed(t), p["answer"]) for t, p in zip(texts, problems))
@@ -140,7 +211,8 @@ def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int) -> di
             steps_n, steps_ok = steps_n + 1, steps_ok + bool(ok)
             if not ok:
                 break
-    eft = task.eft_examples("test", n_judge, seed)
+    rng = random.Random(seed)  # judge rows on chains of the same split, not shared with the solve problems
+    eft = [row for c in chains[n_solve:] for row in task._pair_rows(c, rng)][:n_judge]
     prompts = [renderer.judge_prompt(jtmpl, r["problem"], split_steps(r["prefix"]) if r["prefix"] else [],
                                      r["step_a"], r["step_b"]) for r in eft]
     verdicts = [parse_verdict(t) for t in greedy(model, renderer.tokenizer, prompts, 40)]
@@ -149,7 +221,9 @@ def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int) -> di
         "judge_accuracy": sum(v == r["label"] for v, r in zip(verdicts, eft)) / len(eft),
         "judge_share_A": sum(v == "A" for v in verdicts) / len(eft),
         "judge_unparsed": sum(v is None for v in verdicts) / len(eft),
-        "n_solve": len(problems), "n_judge": len(eft), "sample": texts[0],
+        "n_solve": len(problems), "n_judge": len(eft), "split": split, "sample": texts[0],
+        "distinct_first_steps": distinct_first_steps(
+            model, renderer.tokenizer, [renderer.generation_prompt(rtmpl, p["problem"], []) for p in problems[:200]]),
     }
 
 
@@ -162,6 +236,8 @@ def main() -> None:
     ap.add_argument("--n-judge", type=int, default=400)
     ap.add_argument("--log", default=None, help="append the result line to this file")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--split", default="validation", choices=["validation", "test"],
+                    help="where the figures come from: validation for any choice, test only to report")
     args = ap.parse_args()
     os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
 
@@ -177,14 +253,21 @@ def main() -> None:
     t0 = time.time()
     m0 = build_tiny_model(work / "M0", seed=args.seed, task_options=recipe["task_options"], **recipe["model"])
     t_model = time.time() - t0
-    n_rows = build_data(task, ChatRenderer(str(m0)), recipe["data"], args.seed, work / "sft.jsonl")
-    t_data = time.time() - t0 - t_model
-    cfg = axolotl_config(m0, work / "sft.jsonl", work, {"seed": args.seed, **recipe["axolotl"]})
+    base, own_rows, own = m0, [], {}
+    if recipe.get("own_steps"):
+        base, own_rows, own = own_steps_stage(task, m0, recipe, args.seed, work)
+    t_stage1 = time.time() - t0 - t_model
+    n_rows = build_data(task, ChatRenderer(str(m0)), recipe["data"], args.seed, work / "sft.jsonl", own_rows)
+    t_data = time.time() - t0 - t_model - t_stage1
+    overrides = {"seed": args.seed, **recipe["axolotl"]}
+    if own:  # stage 2 continues from the IFT model: the total step count stays that of one SFT
+        overrides["max_steps"] = overrides.get("max_steps", 900) - recipe["own_steps"].get("ift_steps", 300)
+    cfg = axolotl_config(base, work / "sft.jsonl", work, overrides)
     t_train, cpu_train = run_axolotl(cfg, work)
     total = time.time() - t0
-    figures = evaluate(task, work / "M1", args.n_solve, args.n_judge, args.seed)
+    figures = evaluate(task, work / "M1", args.n_solve, args.n_judge, args.seed, args.split)
     result = {"tag": args.tag, "seed": args.seed, "rows": n_rows, "t_model": round(t_model, 1),
-              "t_data": round(t_data, 1), "t_axolotl": round(t_train, 1), "cpu_axolotl": round(cpu_train, 1),
+              "t_data": round(t_data, 1), **own, "t_axolotl": round(t_train, 1), "cpu_axolotl": round(cpu_train, 1),
               "train_log": train_log(work / "axolotl.log"), "t_iteration0": round(total, 1),
               "t_eval": round(time.time() - t0 - total, 1), **figures, "recipe": recipe}
     line = json.dumps(result)

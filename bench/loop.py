@@ -1,0 +1,171 @@
+"""The self-rewarding loop, end to end, for S seeds: init + N iterations through the `psr` commands,
+then one table of what happened (a benchmark, not a test; it trains real models and takes minutes).
+
+Per seed a run directory WORK/seed-S gets the Makefile's sequence (init: model tiny, init-data,
+export/config/train of iteration 0; then per iteration: problems add, generate, seal, pairs,
+export, config, train), and every model M1..M(N+1) is evaluated greedy (and with --search, in
+search mode) on the same held-out problems, and its judge with `psr eval-judge --save`. The
+figures come from `psr report --format json` (its statistics section), so they are the report's.
+
+    .venv/bin/python bench/loop.py --work /tmp/loop --iters 2 --seeds 0 1
+    .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --m1 runs/demo/models/M1 --eval-limit 1000
+    .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 1 --set problems.per_iteration=[128]
+
+Pooled rows: accuracies summed over seeds (Wilson interval over the pooled counts) and the McNemar
+test on the summed discordant counts (each seed's problems and models are independent pairs).
+Wall times depend on what else runs on the machine: report them with that caveat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+       "TOKENIZERS_PARALLELISM": "false"}
+
+
+def psr(run: Path, log: Path, *args) -> float:
+    """One `psr` command (output appended to the log); its wall seconds. A failure ends the bench."""
+    cmd = [str(ROOT / ".venv" / "bin" / "psr"), *map(str, args)]
+    start = time.time()
+    with log.open("a") as fh:
+        fh.write(f"$ {' '.join(cmd)}\n")
+        fh.flush()
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
+    if proc.returncode:
+        sys.exit(f"bench/loop.py: `{' '.join(cmd[1:])}` failed ({proc.returncode}); see {log}")
+    return time.time() - start
+
+
+def count_pairs(run: Path, n: int) -> int:
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "psr"), "sql", f"SELECT count(*) FROM pairs WHERE iteration = {n}",
+                          "--run", str(run), "--format", "csv"], capture_output=True, text=True, env={**os.environ, **ENV})
+    return int(out.stdout.splitlines()[-1]) if out.returncode == 0 else 0
+
+
+def evaluate(run: Path, log: Path, n: int, args) -> float:
+    modes = ["--mode", "greedy"] + (["--mode", "search"] if args.search else [])
+    t = psr(run, log, "eval", "--run", run, "--iter", n, *modes, "--limit", args.eval_limit, "--if-needed")
+    return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save")
+
+
+def one_seed(seed: int, args) -> dict:
+    run = Path(args.work) / f"seed-{seed}"
+    run.parent.mkdir(parents=True, exist_ok=True)
+    log = Path(args.work) / f"seed-{seed}.log"
+    sets = [f"seed={seed}", *args.set] + ([f"models.M1={Path(args.m1).resolve()}"] if args.m1 else [])
+    if not (run / "run.yaml").exists():
+        psr(run, log, "init", run, "--preset", args.preset, *[x for s in sets for x in ("--set", s)])
+    times: dict[str, float] = {}
+    t = 0.0
+    if not args.m1:
+        t += psr(run, log, "model", "tiny", run / "models" / "M0", "--run", run)
+        t += psr(run, log, "init-data", "--run", run)
+        for step in ("export", "config", "train"):
+            t += psr(run, log, step, "--run", run, "--iter", 0)
+    times["init"] = t
+    times["eval M1"] = evaluate(run, log, 1, args)
+    stopped = None
+    for n in range(1, args.iters + 1):
+        t = psr(run, log, "problems", "add", "--run", run, "--iter", n, "--if-needed")
+        for step in ("generate", "seal", "pairs"):
+            t += psr(run, log, step, "--run", run, "--iter", n)
+        if not count_pairs(run, n):  # a legitimate outcome of self-judging (all ties): report it, stop
+            times[f"iter {n}"], stopped = t, f"iteration {n} gave no pairs: M{n + 1} not trained"
+            break
+        for step in ("export", "config", "train"):
+            t += psr(run, log, step, "--run", run, "--iter", n)
+        times[f"iter {n}"] = t
+        times[f"eval M{n + 1}"] = evaluate(run, log, n + 1, args)
+    psr(run, log, "report", "--run", run, "--format", "json", "--out", run / "report")
+    report = json.loads((run / "report" / "report.json").read_text())
+    return {"seed": seed, "times": times, "stopped": stopped, "stats": report["sections"]["statistics"],
+            "volume": {r["iteration"]: r for r in report["sections"]["volume"]}}
+
+
+def pooled(results: list[dict]) -> list[dict]:
+    from builder.analysis.stats import mcnemar_exact, wilson_interval
+
+    out = []
+    for model in sorted({r["model"] for res in results for r in res["stats"]}, key=lambda m: int(m[1:])):
+        rows = [r for res in results for r in res["stats"] if r["model"] == model]
+        k, n = sum(r["greedy_correct"] or 0 for r in rows), sum(r["greedy_problems"] or 0 for r in rows)
+        row = {"model": model, "greedy_correct": k, "greedy_problems": n, "greedy_ci": wilson_interval(k, n)}
+        paired = [r for r in rows if r["only_prev"] is not None]
+        if paired:
+            b, c = sum(r["only_prev"] for r in paired), sum(r["only_this"] for r in paired)
+            row.update(only_prev=b, only_this=c, mcnemar_p=mcnemar_exact(b, c),
+                       difference=(c - b) / sum(r["problems_shared"] for r in paired))
+        sk, sn = sum(r["search_correct"] or 0 for r in rows), sum(r["search_problems"] or 0 for r in rows)
+        row["search"] = (sk, sn)
+        out.append(row)
+    return out
+
+
+def _f(x, spec=".3f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def table(results: list[dict]) -> str:
+    head = ("| seed | model | greedy (n) [95 % CI] | diff vs prev (only prev/only this) | McNemar p | search | "
+            "pairs that built it (right-over-wrong) | judge own cand. (n) | judge EFT | wall s (train + search of the iteration "
+            "that built it; eval) |")
+    lines = [head, "|" + "---|" * 10]
+    for res in results:
+        for r in res["stats"]:
+            n = r["iteration"]
+            vol = res["volume"].get(n - 1, {})
+            built = res["times"].get("init" if n == 1 else f"iter {n - 1}")
+            diff = "-" if r["difference"] is None else f"{r['difference']:+.3f} ({r['only_prev']}/{r['only_this']})"
+            lines.append(
+                f"| {res['seed']} | {r['model']} | {_f(r['greedy_accuracy'])} ({r['greedy_problems']}) "
+                f"[{_f(r['greedy_ci_low'])}, {_f(r['greedy_ci_high'])}] | {diff} | {_f(r['mcnemar_p'], '.3g')} | "
+                f"{_f(r['search_accuracy'])} | {vol.get('pairs', '-') if n > 1 else '-'} "
+                f"({_f(_prev(res, n, 'right_over_wrong_rate'))}) | {_f(r['judge_own_accuracy'])} "
+                f"({r['judge_own_judgments'] or 0}) | {_f(r['judge_labeled_accuracy'])} | "
+                f"{_f(built, '.0f')}; {_f(res['times'].get(f'eval M{n}'), '.0f')} |")
+    for p in pooled(results):
+        ci = p["greedy_ci"]
+        acc = p["greedy_correct"] / p["greedy_problems"] if p["greedy_problems"] else None
+        diff = f"{p['difference']:+.3f} ({p['only_prev']}/{p['only_this']})" if "difference" in p else "-"
+        search = _f(p["search"][0] / p["search"][1]) if p["search"][1] else "-"
+        lines.append(f"| pooled | {p['model']} | {_f(acc)} ({p['greedy_problems']}) [{_f(ci[0])}, {_f(ci[1])}] | "
+                     f"{diff} | {_f(p.get('mcnemar_p'), '.3g')} | {search} | | | | |")
+    return "\n".join(lines)
+
+
+def _prev(res: dict, n: int, key: str):
+    """A figure of the iteration that built M(n): iteration n-1's search, by M(n-1)."""
+    return next((r[key] for r in res["stats"] if r["iteration"] == n - 1), None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", required=True, help="scratch folder (one run per seed under it; reruns resume)")
+    ap.add_argument("--iters", type=int, default=2, help="iterations after init (models M2..M(N+1))")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--preset", default="demo")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run.yaml override (repeatable)")
+    ap.add_argument("--m1", help="use this M1 instead of training iteration 0 (skips init)")
+    ap.add_argument("--eval-limit", type=int, default=1000, help="held-out problems per model")
+    ap.add_argument("--search", action="store_true", help="also evaluate every model in search mode")
+    args = ap.parse_args()
+    results = [one_seed(s, args) for s in args.seeds]
+    (Path(args.work) / "loop.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print(table(results))
+    for res in results:
+        if res["stopped"]:
+            print(f"seed {res['seed']}: {res['stopped']}")
+
+
+if __name__ == "__main__":
+    main()
