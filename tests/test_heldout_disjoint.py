@@ -1,4 +1,4 @@
-"""The held-out eval problems share no problem (content id) with anything the demo trains or
+"""The held-out eval problems (test split, and the validation split used for choices) share no problem (content id) with anything the demo trains or
 searches on: IFT, EFT train, and every iteration's problems. Built with the real commands at the
 demo preset's sizes, so a change in how any of them draws problems shows up here."""
 
@@ -29,9 +29,13 @@ def test_eval_problems_are_disjoint_from_training_and_search_problems(tmp_path):
     assert len(ift) >= run.config.init_data.ift_train * 0.9 and eft_train and searched
     assert all(problem_id(r["problem"]) == r["problem_id"] for r in read_table(run, "problems", 1).to_pylist())
 
-    for limit in (None, EVAL_LIMIT):  # the preset's eval size and the statistics' size
-        held_out = {p["problem_id"] for p in load_benchmark(run, "task", {}, limit).problems}
+    benches = [("task", None), ("task", EVAL_LIMIT), ("task@validation", EVAL_LIMIT)]  # preset size, statistics' size
+    splits = {}
+    for bench, limit in benches:
+        held_out = {p["problem_id"] for p in load_benchmark(run, bench, {}, limit).problems}
+        splits.setdefault(bench, set()).update(held_out)
         assert len(held_out) == (limit or run.config.eval.limit)
         assert not held_out & ift, "eval problems in IFT"
         assert not held_out & eft_train, "eval problems in EFT train"
         assert not held_out & searched, "eval problems searched in an iteration"
+    assert not splits["task"] & splits["task@validation"], "validation problems in the test split"
