@@ -79,6 +79,8 @@ def _note(c: Candidate) -> str:
     notes = []
     if c.duplicate_of:
         notes.append(f"duplicate of {_short(c.duplicate_of)}")
+    elif not c.judged:
+        notes.append("not judged")
     if c.on_path:
         notes.append("[bold]on path[/]")
     if c.is_terminal:

@@ -25,6 +25,7 @@ class Candidate:
     step_correct: bool | None
     is_terminal: bool
     duplicate_of: str | None = None
+    judged: bool = True  # sent to the judge (nodes.judged where the schema has it)
 
 
 @dataclass
@@ -80,7 +81,8 @@ def load_tree(db, iteration: int, tree_id: str) -> TreeView:
     tree = _rows(db, "SELECT * FROM trees WHERE iteration = ? AND tree_id = ?", [iteration, tree_id])[0]
     problem = (_rows(db, "SELECT * FROM problems WHERE iteration = ? AND problem_id = ?",
                      [iteration, tree["problem_id"]]) or [{"problem_id": tree["problem_id"], "problem": "?", "answer": None}])[0]
-    has_dup = "duplicate_of" in schemas.duckdb_columns("nodes")
+    cols = schemas.duckdb_columns("nodes")
+    has_dup, has_judged = "duplicate_of" in cols, "judged" in cols
     nodes = _rows(db, "SELECT * FROM nodes WHERE iteration = ? AND tree_id = ? AND depth > 0 "
                       "ORDER BY round, candidate_index, node_id", [iteration, tree_id])
     judgments = _rows(db, "SELECT * FROM judgments WHERE iteration = ? AND tree_id = ? ORDER BY judgment_id",
@@ -91,7 +93,7 @@ def load_tree(db, iteration: int, tree_id: str) -> TreeView:
     for n in nodes:
         by_round.setdefault((n["parent_id"], n["round"]), []).append(n)
     for (parent, rnd), group in sorted(by_round.items(), key=lambda kv: kv[0][1]):
-        cands = [_candidate(n, group, has_dup) for n in group]
+        cands = [_candidate(n, group, has_dup, has_judged) for n in group]
         verdicts = {(j["node_a"], j["node_b"]): j["verdict"] for j in judgments
                     if j["parent_id"] == parent and j["round"] == rnd}
         view.rounds.append(Round(rnd, group[0]["depth"], parent, cands, verdicts))
@@ -100,12 +102,14 @@ def load_tree(db, iteration: int, tree_id: str) -> TreeView:
     return view
 
 
-def _candidate(n: dict, group: list[dict], has_dup: bool) -> Candidate:
+def _candidate(n: dict, group: list[dict], has_dup: bool, has_judged: bool) -> Candidate:
     dup = n.get("duplicate_of") if has_dup else next(
         (m["node_id"] for m in group if m["text"] == n["text"] and (m["candidate_index"] or 0) < (n["candidate_index"] or 0)),
         None)
+    # without the column every candidate with wins was judged (duplicates too)
+    judged = bool(n["judged"]) if has_judged else n["wins"] is not None
     return Candidate(n["node_id"], n["candidate_index"], n["text"], n["wins"], bool(n["on_path"]), n["step_correct"],
-                     bool(n["is_terminal"]), dup)
+                     bool(n["is_terminal"]), dup, judged)
 
 
 def _decide(view: TreeView) -> None:
@@ -115,11 +119,13 @@ def _decide(view: TreeView) -> None:
     for r in view.rounds:
         ids = {c.node_id for c in r.candidates}
         r.pair = next((p for node, p in pairs.items() if node in ids), None)
-        distinct = [c for c in r.candidates if c.duplicate_of is None]
-        wins = [c.wins or 0 for c in distinct]
+        judged = [c for c in r.candidates if c.judged]
+        wins = [c.wins or 0 for c in judged]
         kept = next((c for c in r.candidates if c.on_path), None)
-        if len(distinct) == 1:
-            r.outcome = f"one distinct candidate: {_short(distinct[0].node_id)} taken without judging"
+        if len(judged) < 2:
+            first = kept or next(c for c in r.candidates if c.duplicate_of is None)
+            later = "" if first.on_path else ", later rolled back"
+            r.outcome = f"nothing to compare: {_short(first.node_id)} taken without judging{later}"
         elif max(wins) == min(wins):
             if kept:
                 r.outcome = f"all tie, rollback budget spent: {_short(kept.node_id)} taken, no pair"
@@ -130,7 +136,7 @@ def _decide(view: TreeView) -> None:
             else:
                 r.outcome = "all tie -> rollback: step 1 is sampled again"
         else:
-            best = max(distinct, key=lambda c: (c.wins or 0, -(c.index or 0)))
+            best = max(judged, key=lambda c: (c.wins or 0, -(c.index or 0)))
             state = "accepted" if best.on_path else "accepted, later rolled back"
             r.outcome = f"{_short(best.node_id)} {state} ({best.wins} wins)"
 
