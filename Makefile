@@ -56,6 +56,7 @@ init: setup trainer
 	 then echo "models.M1 is given in $(RUN)/run.yaml: iteration 0 skipped"; \
 	 else $(MAKE) --no-print-directory iter0 RUN=$(RUN); fi
 	$(PSR) eval --run $(RUN) --iter 1 --if-needed
+	$(PSR) eval-judge --run $(RUN) --iter 1 --save --if-needed
 
 iter0:
 	$(PSR) model tiny $(RUN)/models/M0 --run $(RUN)
@@ -77,6 +78,7 @@ iter: setup trainer
 	$(PSR) config --run $(RUN) --iter $(N)
 	$(PSR) train --run $(RUN) --iter $(N)
 	$(PSR) eval --run $(RUN) --iter $$(( $(N) + 1 )) --if-needed
+	$(PSR) eval-judge --run $(RUN) --iter $$(( $(N) + 1 )) --save --if-needed
 
 # The PSR run and its SRLM baseline side by side (psr report --compare): COMPARE_OUT/report.md.
 COMPARE ?= runs/demo-srlm

@@ -90,8 +90,11 @@ def test_eval_judge_both_orders(run, tmp_path):
     # figures over 8 judgments: whole counts, and an unparseable verdict is never a right one
     assert (got["accuracy"] * 8).is_integer() and (got["unparseable_rate"] * 8).is_integer()
     assert got["accuracy"] + got["unparseable_rate"] <= 1.0
-    saved = json.loads(next(out.glob("judge-M0-*.json")).read_text())
-    assert saved == got
+    path = next(out.glob("judge-M0-*.json"))
+    assert json.loads(path.read_text()) == got
+    before = path.stat().st_mtime_ns
+    res = invoke("eval-judge", "--run", run.root, "--iter", 0, "--pairs", "task", "--limit", 4, "--save", "--if-needed")
+    assert res.exit_code == 0 and "skipped (--if-needed)" in res.output and path.stat().st_mtime_ns == before
 
 
 def test_eval_on_the_validation_split_is_a_separate_benchmark(run):

@@ -73,7 +73,8 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
                    "Default: eft when iteration 0 has EFT test rows, else task.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most K pairs (each judged twice).")
 @click.option("--save", is_flag=True, help="Also write the figures to RUN/eval/judge-M<N>-<pairs>.json.")
-def eval_judge(run_dir, iteration, pairs_src, limit, save):
+@click.option("--if-needed", is_flag=True, help="With --save: skip when that file already exists (for make).")
+def eval_judge(run_dir, iteration, pairs_src, limit, save, if_needed):
     """The judge accuracy of M(N) on labeled step pairs, each judged in both A/B orders (greedy).
 
     Prints accuracy (unparseable counts as wrong), swap consistency, first-position win rate and
@@ -82,19 +83,29 @@ def eval_judge(run_dir, iteration, pairs_src, limit, save):
     \b
     Example: psr eval-judge --run runs/demo --iter 1 --save
     """
+    import os
+
+    from builder.analysis.eval import part_name
     from builder.analysis.judge_eval import evaluate_judge
     from builder.store import Run
 
     run = Run.open(run_dir)
+    if if_needed and save:
+        from builder.analysis.judge_eval import load_pairs
+
+        saved = run.root / "eval" / f"judge-M{iteration}-{part_name(load_pairs(run, pairs_src, limit)[1], 'pairs')}.json"
+        if saved.exists():
+            say(f"judge of M{iteration}: {saved} exists, skipped (--if-needed)")
+            return
     scores, source, model = evaluate_judge(run, iteration, pairs_src, limit)
     out = {"iteration": iteration, "model": model, "pairs_source": source, **scores.as_dict()}
     acc = "n/a" if scores.accuracy is None else f"{scores.accuracy:.3f}"
     say(f"judge of M{iteration} on {scores.pairs} pairs from {source} (both orders): accuracy {acc}")
     if save:
-        from builder.analysis.eval import part_name
-
         path = run.root / "eval" / f"judge-M{iteration}-{part_name(source, 'pairs')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(out, indent=2) + "\n")
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # --if-needed trusts a file that exists
+        tmp.write_text(json.dumps(out, indent=2) + "\n")
+        os.replace(tmp, path)
         say(f"written to {path}")
     click.echo(json.dumps(out))
