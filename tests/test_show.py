@@ -115,3 +115,23 @@ def test_unknown_id_is_exit_2_naming_it(run, args, named):
 def test_needs_exactly_one_selector(run):
     res = invoke("show", "--run", run, "--iter", 1)
     assert res.exit_code == 2 and "exactly one of" in res.output
+
+
+def test_runs_written_before_duplicate_of_and_judged_read_the_same(run, tmp_path):
+    """Older nodes files lack both columns (the view reads NULL): duplicates come from equal text and
+    every candidate with wins counts as judged, so the same tree reads the same."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    for part in (old / "data" / "nodes").rglob("*.parquet"):
+        pq.write_table(pq.read_table(part).drop_columns(["duplicate_of", "judged"]), part)
+    tree = first_tree(run)
+    new_out = invoke("show", "--run", run, "--iter", 1, "--tree", tree["tree_id"]).output
+    res = invoke("show", "--run", old, "--iter", 1, "--tree", tree["tree_id"])
+    assert res.exit_code == 0, res.output
+    assert "duplicate of #1" in res.output and "leaves the path" in res.output
+    assert [line for line in res.output.splitlines() if "outcome" in line] == \
+        [line for line in new_out.splitlines() if "outcome" in line]

@@ -82,13 +82,16 @@ def load_tree(db, iteration: int, tree_id: str) -> TreeView:
     problem = (_rows(db, "SELECT * FROM problems WHERE iteration = ? AND problem_id = ?",
                      [iteration, tree["problem_id"]]) or [{"problem_id": tree["problem_id"], "problem": "?", "answer": None}])[0]
     cols = schemas.duckdb_columns("nodes")
-    has_dup, has_judged = "duplicate_of" in cols, "judged" in cols
     nodes = _rows(db, "SELECT * FROM nodes WHERE iteration = ? AND tree_id = ? AND depth > 0 "
                       "ORDER BY round, candidate_index, node_id", [iteration, tree_id])
     judgments = _rows(db, "SELECT * FROM judgments WHERE iteration = ? AND tree_id = ? ORDER BY judgment_id",
                       [iteration, tree_id])
     pairs = _rows(db, "SELECT * FROM pairs WHERE iteration = ? AND tree_id = ? ORDER BY depth", [iteration, tree_id])
     view = TreeView(iteration, tree, problem, pairs=pairs)
+    # Data written before nodes.judged / duplicate_of existed reads them as NULL (judged is never
+    # NULL where it was written): such a tree gets the text-based fallbacks.
+    recorded = "judged" in cols and any(n.get("judged") is not None for n in nodes)
+    has_dup = has_judged = recorded
     by_round: dict[tuple[str, int], list[dict]] = {}
     for n in nodes:
         by_round.setdefault((n["parent_id"], n["round"]), []).append(n)
