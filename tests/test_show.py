@@ -118,8 +118,8 @@ def test_needs_exactly_one_selector(run):
 
 
 def test_runs_written_before_duplicate_of_and_judged_read_the_same(run, tmp_path):
-    """Older nodes files lack both columns (the view reads NULL): duplicates come from equal text and
-    every candidate with wins counts as judged, so the same tree reads the same."""
+    """Older nodes files lack both columns (the view fills them in): duplicates come from equal text
+    and every candidate with wins counts as judged, so the same tree reads the same."""
     import shutil
 
     import pyarrow.parquet as pq

@@ -88,9 +88,10 @@ def load_tree(db, iteration: int, tree_id: str) -> TreeView:
                       [iteration, tree_id])
     pairs = _rows(db, "SELECT * FROM pairs WHERE iteration = ? AND tree_id = ? ORDER BY depth", [iteration, tree_id])
     view = TreeView(iteration, tree, problem, pairs=pairs)
-    # Data written before nodes.judged / duplicate_of existed reads them as NULL (judged is never
-    # NULL where it was written): such a tree gets the text-based fallbacks.
-    recorded = "judged" in cols and any(n.get("judged") is not None for n in nodes)
+    # Data written before nodes.judged / duplicate_of existed reads them as their missing_as values
+    # (false / NULL): a tree with no judged and no duplicate node gets the fallbacks, which give
+    # the same reading for new data too (there, no judged node means no round was judged).
+    recorded = "judged" in cols and any(n.get("judged") or n.get("duplicate_of") for n in nodes)
     has_dup = has_judged = recorded
     by_round: dict[tuple[str, int], list[dict]] = {}
     for n in nodes:
