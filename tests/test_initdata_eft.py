@@ -56,6 +56,17 @@ def test_sibling_sites_group_by_parent_and_round():
         ("t/0", [], ["t/1", "t/2"]), ("t/1", ["Step 1: a\n"], ["t/3", "t/4"])]
 
 
+def test_sibling_sites_leave_duplicate_samples_out():
+    nodes = [{"node_id": "t/0", "parent_id": None, "tree_id": "t", "round": 0, "text": "", "candidate_index": None,
+              "duplicate_of": None},
+             *({"node_id": f"t/{k}", "parent_id": "t/0", "tree_id": "t", "round": 1, "text": text,
+                "candidate_index": k - 1, "duplicate_of": dup}
+               for k, text, dup in [(1, "Step 1: a\n", None), (2, "Step 1: a\n", "t/1"), (3, "Step 1: b\n", None),
+                                    (4, "Step 1:  b \n", "t/3")])]
+    (site,) = sibling_sites(nodes)
+    assert [c["node_id"] for c in site["children"]] == ["t/1", "t/3"]
+
+
 def test_prm_scorer_is_not_yet_supported():
     from builder.initdata.eft import check_scorer
 
@@ -119,7 +130,25 @@ def _problems_file(tmp_path, n=6):
     return path, {r["question"]: r["gold"] for r in rows}
 
 
-def _scripted_eft(tmp_path, tiny_model_dir, run=None, **kw):
+class DuplicatingPolicy(ScriptedPolicy):
+    """Stand-in policy whose samples come in twins (good 0, good 0, bad 1, bad 1, ...); counts rollouts."""
+
+    def __init__(self, answers: dict):
+        super().__init__(answers)
+        self.rollouts = 0
+
+    def generate(self, requests):
+        out = super().generate(requests)
+        for r, completions in zip(requests, out):
+            if r.stop:
+                for i, c in enumerate(completions):
+                    c.text = f"Step 1: {'good' if (i // 2) % 2 == 0 else 'bad'} {i // 2} s{r.seed % 97}"
+            elif "Judge the next step." not in r.prompt:
+                self.rollouts += len(completions)
+        return out
+
+
+def _scripted_eft(tmp_path, tiny_model_dir, run=None, policy=None, options=None, **kw):
     """The scripts read "A: ..."/"B: ..." lines, so the run uses this test's own judge template."""
     from builder.prompts import ChatRenderer
 
@@ -127,9 +156,10 @@ def _scripted_eft(tmp_path, tiny_model_dir, run=None, **kw):
     judge.write_text("Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}\n")
     run = run or make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}")
     path, answers = _problems_file(tmp_path)
-    opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.3, chunk_size=4)
-    rep = build_eft(run, ScriptedTeacher(), ScriptedPolicy(answers), ChatRenderer(tiny_model_dir), "scripted",
-                    source=str(path), fields={"problem": "question", "answer": "gold"}, opts=opts, **kw)
+    opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.3, chunk_size=4,
+                      **(options or {}))
+    rep = build_eft(run, ScriptedTeacher(), policy or ScriptedPolicy(answers), ChatRenderer(tiny_model_dir),
+                    "scripted", source=str(path), fields={"problem": "question", "answer": "gold"}, opts=opts, **kw)
     return run, rep
 
 
@@ -159,6 +189,25 @@ def test_scripted_job_filters_add_up_and_kept_pairs_are_consistent(tmp_path, tin
     for row in eft:
         splits.setdefault(row["problem"], set()).add(row["split"])
     assert all(len(s) == 1 for s in splits.values())
+
+
+@pytest.mark.parametrize("search_rollouts", [0, 2])
+def test_mining_scores_distinct_candidates_and_pays_search_rollouts_only_when_asked(tmp_path, tiny_model_dir,
+                                                                                     search_rollouts):
+    """Three samples per site, two distinct (width 3): each site scores its two distinct steps once, and
+    the search's own self-consistency rollouts run only with EftOptions.search_rollouts > 0."""
+    policy = DuplicatingPolicy(_problems_file(tmp_path)[1])
+    run, rep = _scripted_eft(tmp_path, tiny_model_dir, policy=policy, options={"search_rollouts": search_rollouts})
+    k = rep.summary["counts"]
+    assert k["sites"] > 0 and k["single"] == 0
+    assert k["candidates"] == 2 * k["sites"] and k["duplicates"] == k["sites"]
+    mining = k["rollouts"]  # the gold-answer scoring rollouts (2 per non-terminal candidate)
+    assert mining == 2 * k["candidates"]
+    if search_rollouts == 0:
+        assert policy.rollouts == mining
+    else:  # the search's own: 2 per new distinct non-terminal child of every expansion
+        assert policy.rollouts > mining
+    assert json.loads((jobs.job_dir(run, "eft") / "plan.json").read_text())["search"]["mcts"]["rollouts"] == search_rollouts
 
 
 def test_scripted_job_resumes_and_seals_with_ift_then_exports(tmp_path, tiny_model_dir):
@@ -204,7 +253,9 @@ def test_cli_end_to_end_with_the_tiny_model(tmp_path, tiny_model_dir):
                  "--rollouts", 1, "--rollout-max-tokens", 12, "--judge-max-tokens", 6, "--chunk-size", 1)
     assert res.exit_code == 0, res.output
     k = json.loads(jobs.summary_path(run, "eft").read_text())["counts"]
-    assert k["problems"] == 2 and k["sites"] > 0 and k["candidates"] >= 2 * k["sites"]
+    assert k["problems"] == 2 and k["sites"] > 0
+    # distinct candidates only: a "single" site has one, every other site at least two
+    assert k["candidates"] >= k["single"] + 2 * (k["sites"] - k["single"])
     assert k["sites"] == k["single"] + k["tied"] + k["pairs"]
     assert k["pairs"] == k["unparseable"] + k["inconsistent"] + k["disagrees_with_scorer"] + k["kept"]
     assert len(read_table(run, "eft", 0)) == 2 * k["kept"]

@@ -103,6 +103,8 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first K problems (default for task: sources: 64).")
 @click.option("--strategy", type=click.Choice(["mcts", "tournament"]), default="mcts", show_default=True)
 @click.option("--rollouts", default=4, show_default=True, type=click.IntRange(min=1), help="Rollouts per candidate step.")
+@click.option("--search-rollouts", default=0, show_default=True, type=click.IntRange(min=0),
+              help="search.mcts.rollouts inside the mining search (0: off; candidates are scored by --rollouts anyway).")
 @click.option("--rollout-temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
 @click.option("--rollout-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1))
 @click.option("--min-margin", default=0.0, show_default=True, type=click.FloatRange(min=0), help="Best minus worst score must exceed this.")
@@ -111,8 +113,9 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
 @click.option("--chunk-size", default=16, show_default=True, type=click.IntRange(min=1), help="Problems per resumable chunk.")
 @executor_options
 @click.option("--force", is_flag=True, help="Restart: remove this job's EFT data (and the seal of iteration 0) first.")
-def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, strategy, rollouts, rollout_temperature,
-            rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, executor, address, force):
+def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, strategy, rollouts, search_rollouts,
+            rollout_temperature, rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, executor,
+            address, force):
     """Mine step pairs from the policy's search, score them by rollouts, keep those a teacher judges consistently.
 
     \b
@@ -131,7 +134,7 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
     check_scorer(scorer)
     run = Run.open(run_dir)
     spec = policy_spec(policy or run.model_path(0), run.config.engine)
-    opts = EftOptions(strategy=strategy, min_margin=min_margin, test_share=test_share, judge_max_tokens=judge_max_tokens,
+    opts = EftOptions(strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin, test_share=test_share, judge_max_tokens=judge_max_tokens,
                       chunk_size=chunk_size, rollout=RolloutConfig(rollouts, rollout_temperature,
                                                                    run.config.search.top_p, rollout_max_tokens))
     if executor == "ray":  # each actor opens them; the driver only checks they exist

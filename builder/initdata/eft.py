@@ -3,7 +3,11 @@
 Per chunk of problems (with gold answers):
 1. candidates: the policy's step-wise search (run_search; MCTS or tournament with the policy as
    its own judge). Every expanded node, i.e. every group of siblings sampled together, is a
-   candidate site.
+   candidate site; its candidates are the group's distinct samples (a sample whose body repeats an
+   earlier one, nodes.duplicate_of, would only be scored again and can never pair with its twin).
+   The search's own self-consistency rollouts (search.mcts.rollouts) are off while mining
+   (EftOptions.search_rollouts, default 0): step 2 scores every candidate against the gold
+   answer anyway, so they would only cost engine time.
 2. scores: Monte Carlo rollouts per candidate step (rollouts.py).
 3. pair: best and worst scored sibling; a site with fewer than two distinct steps ("single") or
    with best score - worst score <= min_margin ("tied") gives none.
@@ -29,13 +33,14 @@ from builder.pairs import path_texts
 from builder.steps import parse_verdict
 
 OUTCOMES = ("unparseable", "inconsistent", "disagrees_with_scorer", "kept")
-COUNT_KEYS = ("problems", "candidates", "sites", "single", "tied", "pairs", *OUTCOMES,
+COUNT_KEYS = ("problems", "candidates", "duplicates", "sites", "single", "tied", "pairs", *OUTCOMES,
               "rows_train", "rows_test", "rollouts", "teacher_calls")
 
 
 @dataclass(slots=True, frozen=True)
 class EftOptions:
     strategy: str = "mcts"
+    search_rollouts: int = 0  # search.mcts.rollouts while mining (see step 1 above)
     rollout: RolloutConfig = RolloutConfig()
     min_margin: float = 0.0
     test_share: float = 0.1
@@ -45,11 +50,12 @@ class EftOptions:
 
 # ---- pure rules ------------------------------------------------------------------------------
 def sibling_sites(nodes: list[dict]) -> list[dict]:
-    """Groups of siblings sampled together: {tree_id, parent_id, prefix: [step texts], children}."""
+    """Groups of siblings sampled together: {tree_id, parent_id, prefix: [step texts], children};
+    children are the group's distinct samples only (duplicates, nodes.duplicate_of, are left out)."""
     by_id = {n["node_id"]: n for n in nodes}
     groups = defaultdict(list)
     for n in nodes:
-        if n["parent_id"] is not None:
+        if n["parent_id"] is not None and n.get("duplicate_of") is None:
             groups[(n["parent_id"], n["round"])].append(n)
     sites = []
     for (parent_id, _), children in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -97,6 +103,7 @@ def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templ
                                                   opts.rollout, seed)
     score_of = {cd.key: s for cd, s in zip(cands, scores)}
     counts["candidates"], counts["sites"] = len(cands), len(sites)
+    counts["duplicates"] = sum(n.get("duplicate_of") is not None for n in res.nodes)
     pairs = []
     for s in sites:
         kids = s["children"]
@@ -267,7 +274,7 @@ def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, 
     from builder.initdata import jobs
 
     problems, dropped = eft_problems(run, source, split, fields or {}, limit)
-    search_cfg = run.config.search.model_copy(update={"strategy": opts.strategy})
+    search_cfg = mining_search(run.config.search, opts)
     n_chunks = -(-len(problems) // opts.chunk_size)
     teacher_desc = str(getattr(teacher, "spec", teacher))
     plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "teacher": teacher_desc,
@@ -296,6 +303,12 @@ def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, 
                                                       "options": _options_json(opts)})
     check_counts(summary["counts"])
     return EftReport(summary, sorted(computed), skipped, removed, jobs.seal_if_complete(run))
+
+
+def mining_search(search, opts: EftOptions):
+    """The run's search settings with the mining strategy and the mining rollouts (EftOptions.search_rollouts)."""
+    mcts = search.mcts.model_copy(update={"rollouts": opts.search_rollouts})
+    return search.model_copy(update={"strategy": opts.strategy, "mcts": mcts})
 
 
 def _options_json(opts: EftOptions) -> dict:
