@@ -212,6 +212,26 @@ def _row(iteration, tree, chosen, rejected, prompt, prefix, margin) -> dict:
     }
 
 
+def gates_text(g: dict) -> str:
+    """The gate counts in one phrase (psr pairs, psr export)."""
+    if not g:
+        return "no gate counts"
+    drops = ", ".join(f"{name} {n}" for name, n in g["dropped"].items())
+    return f"{g['candidates']} candidates, kept {g['kept']}, dropped: {drops}"
+
+
+def no_pairs_hint(g: dict, run_root, iteration: int) -> str:
+    """Why iteration N has no pairs and what to change; an iteration with 0 pairs cannot train M(N+1)."""
+    if g.get("candidates"):
+        worst = max(g["dropped"], key=g["dropped"].get)
+        why = f"all {g['candidates']} candidates failed a quality gate (most: {worst})"
+    else:  # e.g. a position-biased judge with judge_orders: both ties every round
+        why = "no round expressed a preference (every judged round was an all-tie, or had one distinct candidate)"
+    return (f"{why}; see the search section of `psr report`. Remedies in run.yaml: search.judge_orders: one, "
+            f"more problems (problems.per_iteration), search.samples > search.width; then redo the iteration "
+            f"with `psr generate --run {run_root} --iter {iteration} --force`")
+
+
 def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     """`psr pairs`: extract, gate, write one part and record it (with the gate counts) in the manifest."""
     from builder.prompts import ChatRenderer, load_template

@@ -115,19 +115,17 @@ def pairs(run_dir, iteration, force):
     Example:
       psr pairs --run runs/demo --iter 1
     """
-    from builder.pairs import build_pairs
+    from builder.pairs import build_pairs, gates_text, no_pairs_hint
     from builder.store import Run
 
-    report = build_pairs(Run.open(run_dir), iteration, force)
+    run = Run.open(run_dir)
+    report = build_pairs(run, iteration, force)
     if report.already:
-        say(f"iteration {iteration}: pairs already extracted ({_gates(report.gates)}); --force redoes them")
-        return
-    report_removed(report.removed)
-    say(f"iteration {iteration}: {len(report.rows)} pairs ({_gates(report.gates)})")
-
-
-def _gates(g: dict) -> str:
-    if not g:
-        return "no gate counts"
-    drops = ", ".join(f"{name} {n}" for name, n in g["dropped"].items())
-    return f"{g['candidates']} candidates, kept {g['kept']}, dropped: {drops}"
+        say(f"iteration {iteration}: pairs already extracted ({gates_text(report.gates)}); --force redoes them")
+    else:
+        report_removed(report.removed)
+        say(f"iteration {iteration}: {len(report.rows)} pairs ({gates_text(report.gates)})")
+    if report.gates and not report.gates["kept"]:
+        # a valid outcome, not an error: the table is written (empty); `psr export` refuses it
+        say(f"iteration {iteration} has 0 pairs, so M{iteration + 1} cannot be trained from it: "
+            + no_pairs_hint(report.gates, run.root, iteration))

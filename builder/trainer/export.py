@@ -86,9 +86,15 @@ def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
     manifest = load_manifest(run, iteration)
     if "pairs" not in manifest.get("tables", {}):
         raise PsrError(f"iteration {iteration} has no pairs yet; run `psr pairs --run {root} --iter {iteration}` first")
+    pairs = read_table(run, "pairs", iteration).to_pylist()
+    if not pairs:
+        from builder.pairs import gates_text, no_pairs_hint
+
+        gates = manifest.get("derived", {}).get("pairs", {}).get("gates", {})
+        raise PsrError(f"iteration {iteration}: 0 pairs ({gates_text(gates)}); nothing to export, so "
+                       f"M{iteration + 1} cannot be trained from it: {no_pairs_hint(gates, root, iteration)}")
     model = run.require_model(iteration)
     renderer = _renderer(model, iteration)
-    pairs = read_table(run, "pairs", iteration).to_pylist()
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
     lineage = {"source": {"table": "pairs", "iteration": iteration, "files": manifest["tables"]["pairs"]["files"]},
                "tokenizer": model, "eos_text": renderer.eos_text}
