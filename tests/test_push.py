@@ -198,3 +198,17 @@ def test_sealed_but_empty_iteration_is_refused(tmp_path):
     seal(run, 1, [], base_lineage(run))
     result = invoke("push", "--run", run.root, "--repo", "o/n", "--dry-run", tmp_path / "repo")
     assert result.exit_code == 1 and "nothing to push" in result.output
+
+
+@pytest.mark.parametrize("judge_orders", ["both", "one"])
+def test_card_intro_follows_the_run_and_warns_about_duplicate_samples(tmp_path, judge_orders):
+    """The intro states the run's judge orders (not always both) and how to avoid double-counting
+    duplicate samples in `nodes` (they carry their first copy's wins)."""
+    from builder.hub.card import CardInputs, render_card
+
+    run = make_run(tmp_path, "demo", f"search.judge_orders={judge_orders}")
+    text = render_card(CardInputs("o/n", "demo", "mit", [], run.config_path.read_text(), {"nodes": [1]}, {}, {}))
+    intro = text.split("## Configs and splits")[0]
+    assert ("both A/B orders" in intro) == (judge_orders == "both")
+    assert ("seeded coin flip" in intro) == (judge_orders == "one")
+    assert "pair of distinct candidates" in intro and "`duplicate_of IS NULL`" in intro
