@@ -82,3 +82,29 @@ def test_parts_written_before_a_column_existed_read_it_as_null(tmp_path):
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.output.strip().splitlines() if line.startswith("{")]
     assert rows == [{"iteration": 1, "n": 3, "known": 0}, {"iteration": 2, "n": 2, "known": 2}]
+
+
+def test_documented_mean_wins_queries_count_each_judged_candidate_once(tmp_path):
+    """Every `avg(wins)` example in the docs and in `psr sql --help` gives the mean over judged
+    candidates: a duplicate sample carries its first copy's wins and must not count again."""
+    import re
+    from pathlib import Path
+
+    from tests.report_rows import node
+
+    run = make_run(tmp_path)
+    rows = [node("1-t", 0, None, 0, 0, None, on_path=True),
+            node("1-t", 1, 0, 1, 1, 0, wins=4), node("1-t", 2, 0, 1, 1, 1, wins=0)]
+    rows += [dict(node("1-t", k, 0, 1, 1, k - 1, wins=4), duplicate_of="1-t/1", judged=False) for k in (3, 4, 5)]
+    write_table(run, "nodes", 1, "a", rows)  # judged: wins 4 and 0 -> mean 2 (all five samples: 3.2)
+    root = Path(__file__).resolve().parent.parent
+    texts = [(root / "docs" / name).read_text() for name in ("cli.md", "search.md")]
+    texts.append(invoke("sql", "--help").output)
+    queries = [q for text in texts for q in re.findall(r'psr sql "(SELECT[^"]*avg\(wins\)[^"]*)"', text)]
+    assert len(queries) == 3
+    for q in queries:
+        res = invoke("sql", q, "--run", run.root, "--format", "json")
+        assert res.exit_code == 0, res.output
+        (row,) = [r for r in map(json.loads, filter(lambda ln: ln.startswith("{"), res.output.splitlines()))
+                  if r["depth"] == 1]
+        assert 2.0 in row.values(), (q, row)

@@ -1,6 +1,8 @@
 -- The judge against ground truth, per iteration, where the task's step checker labeled the
 -- candidates (nodes.step_correct not null).
---   candidates_known         candidate steps with a known label; candidate_correct_rate: share correct
+--   candidates_known         sampled candidate steps with a known label, duplicate samples included
+--                            (candidate_correct_rate: share correct = the policy's per-sample step
+--                            accuracy, what one random sample gives: the baseline for the next figure)
 --   accepted_correct_rate    share of accepted (on_path) steps that are correct, among those known
 --   judgments_mixed          judgments between a correct and an incorrect step
 --   judge_accuracy           share of those whose verdict names the correct step (an unparseable
