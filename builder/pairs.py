@@ -220,16 +220,20 @@ def gates_text(g: dict) -> str:
     return f"{g['candidates']} candidates, kept {g['kept']}, dropped: {drops}"
 
 
-def no_pairs_hint(g: dict, run_root, iteration: int) -> str:
+def no_pairs_hint(g: dict, strategy: str, run_root, iteration: int) -> str:
     """Why iteration N has no pairs and what to change; an iteration with 0 pairs cannot train M(N+1)."""
     if g.get("candidates"):
         worst = max(g["dropped"], key=g["dropped"].get)
         why = f"all {g['candidates']} candidates failed a quality gate (most: {worst})"
+    elif strategy == "solution":
+        why = "no tree had two solutions with different scores (every score null or equal)"
     else:  # e.g. a position-biased judge with judge_orders: both ties every round
         why = "no round expressed a preference (every judged round was an all-tie, or had one distinct candidate)"
-    return (f"{why}; see the search section of `psr report`. Remedies in run.yaml: search.judge_orders: one, "
-            f"more problems (problems.per_iteration), search.samples > search.width; then redo the iteration "
-            f"with `psr generate --run {run_root} --iter {iteration} --force`")
+    remedies = ("a judge that answers `Score: <points>` (docs/baseline.md), search.judge_samples > 1, more "
+                "problems (problems.per_iteration) or a larger search.width" if strategy == "solution" else
+                "search.judge_orders: one, more problems (problems.per_iteration), search.samples > search.width")
+    return (f"{why}; see the search section of `psr report`. Remedies in run.yaml: {remedies}; then redo the "
+            f"iteration with `psr generate --run {run_root} --iter {iteration} --force`")
 
 
 def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:

@@ -177,10 +177,19 @@ def test_force_on_a_sealed_iteration_removes_its_data_and_redoes_it(scripted_run
     assert {t: row_hashes(read_table(run, t, 1).to_pylist()) for t in before} == before
 
 
-def test_zero_pairs_is_a_clear_outcome_and_export_refuses_it(tmp_path, tiny_model_dir):
+ZERO_PAIRS = {  # strategy: (why, remedies)
+    "tournament": ("no round expressed a preference", ("search.judge_orders: one", "more problems",
+                                                        "search.samples > search.width")),
+    "solution": ("no tree had two solutions with different scores", ("search.judge_samples > 1", "more problems")),
+}
+
+
+@pytest.mark.parametrize("strategy", sorted(ZERO_PAIRS))
+def test_zero_pairs_is_a_clear_outcome_and_export_refuses_it(tmp_path, tiny_model_dir, strategy):
     """A purely position-biased judge (always [[A]], SCRIPTED stand-in engine) with both orders ties
-    every judged round: `psr pairs` writes 0 pairs and says why; `psr export` is a one-line exit-1
-    error naming the iteration and the remedies, and writes nothing (M2 is never faked from M1)."""
+    every judged round; as a solution scorer it never gives a score. `psr pairs` writes 0 pairs and
+    says why; `psr export` is a one-line exit-1 error naming the iteration and the remedies, and
+    writes nothing (M2 is never faked from M1)."""
     from pathlib import Path
 
     from builder.search.iteration import generate_iteration
@@ -189,7 +198,8 @@ def test_zero_pairs_is_a_clear_outcome_and_export_refuses_it(tmp_path, tiny_mode
 
     root = tmp_path / "run"
     assert invoke("init", root, "--preset", "demo", "--set", f"models.M1={tiny_model_dir}", "--set", "engine.device=cpu",
-                  "--set", "search.width=3", "--set", "search.max_steps=2", "--set", "search.judge_orders=both").exit_code == 0
+                  "--set", "search.width=3", "--set", "search.max_steps=2", "--set", "search.judge_orders=both",
+                  "--set", f"search.strategy={strategy}").exit_code == 0
     assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", 4).exit_code == 0
     run = Run.open(root)
     generate_iteration(run, 1, engine=ScriptedEngine(judge=always_a))
@@ -197,7 +207,8 @@ def test_zero_pairs_is_a_clear_outcome_and_export_refuses_it(tmp_path, tiny_mode
     res = invoke("pairs", "--run", root, "--iter", 1)
     assert res.exit_code == 0, res.output
     assert "iteration 1: 0 pairs (0 candidates, kept 0" in res.output
-    assert "no round expressed a preference" in res.output and "search.judge_orders: one" in res.output
+    why, remedies = ZERO_PAIRS[strategy]
+    assert why in res.output and remedies[0] in res.output
     assert read_table(run, "pairs", 1).num_rows == 0 and load_manifest(run, 1)["derived"]["pairs"]["gates"]["kept"] == 0
     again = invoke("pairs", "--run", root, "--iter", 1)
     assert "already extracted" in again.output and "0 pairs" in again.output
@@ -206,8 +217,7 @@ def test_zero_pairs_is_a_clear_outcome_and_export_refuses_it(tmp_path, tiny_mode
     assert res.exit_code == 1, res.output
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: iteration 1: 0 pairs (0 candidates") and "Traceback" not in res.output
-    for remedy in ("search.judge_orders: one", "more problems", "search.samples > search.width",
-                   f"psr generate --run {root} --iter 1 --force"):
+    for remedy in (why, *remedies, f"psr generate --run {root} --iter 1 --force"):
         assert remedy in lines[0]
     assert not run.trainer_dir(1).exists() or not any(run.trainer_dir(1).iterdir())
     assert not Path(run.model_path(2)).exists()

@@ -128,4 +128,4 @@ def pairs(run_dir, iteration, force):
     if report.gates and not report.gates["kept"]:
         # a valid outcome, not an error: the table is written (empty); `psr export` refuses it
         say(f"iteration {iteration} has 0 pairs, so M{iteration + 1} cannot be trained from it: "
-            + no_pairs_hint(report.gates, run.root, iteration))
+            + no_pairs_hint(report.gates, run.config.search.strategy, run.root, iteration))

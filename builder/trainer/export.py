@@ -92,7 +92,7 @@ def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
 
         gates = manifest.get("derived", {}).get("pairs", {}).get("gates", {})
         raise PsrError(f"iteration {iteration}: 0 pairs ({gates_text(gates)}); nothing to export, so "
-                       f"M{iteration + 1} cannot be trained from it: {no_pairs_hint(gates, root, iteration)}")
+                       f"M{iteration + 1} cannot be trained from it: {no_pairs_hint(gates, run.config.search.strategy, root, iteration)}")
     model = run.require_model(iteration)
     renderer = _renderer(model, iteration)
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
