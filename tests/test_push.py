@@ -204,11 +204,20 @@ def test_sealed_but_empty_iteration_is_refused(tmp_path):
 def test_card_intro_follows_the_run_and_warns_about_duplicate_samples(tmp_path, judge_orders):
     """The intro states the run's judge orders (not always both) and how to avoid double-counting
     duplicate samples in `nodes` (they carry their first copy's wins)."""
-    from builder.hub.card import CardInputs, render_card
-
     run = make_run(tmp_path, "demo", f"search.judge_orders={judge_orders}")
-    text = render_card(CardInputs("o/n", "demo", "mit", [], run.config_path.read_text(), {"nodes": [1]}, {}, {}))
-    intro = text.split("## Configs and splits")[0]
+    intro = _intro_of(run)
     assert ("both A/B orders" in intro) == (judge_orders == "both")
     assert ("seeded coin flip" in intro) == (judge_orders == "one")
     assert "pair of distinct candidates" in intro and "`duplicate_of IS NULL`" in intro
+
+
+def test_card_intro_of_a_solution_run_describes_scoring(tmp_path):
+    intro = _intro_of(make_run(tmp_path, "demo", "search.strategy=solution"))
+    assert "scores each one itself" in intro and "pair of distinct candidates" not in intro
+
+
+def _intro_of(run) -> str:
+    from builder.hub.card import CardInputs, render_card
+
+    text = render_card(CardInputs("o/n", "demo", "mit", [], run.config_path.read_text(), {"nodes": [1]}, {}, {}))
+    return text.split("## Configs and splits")[0]

@@ -84,26 +84,36 @@ def render_card(inp: CardInputs) -> str:
 
 def _intro(inp: CardInputs) -> str:
     name = inp.repo_id.split("/")[1]
-    search = (yaml.safe_load(inp.run_yaml) or {}).get("search") or {}
-    orders = ("one A/B order per pair, which step is shown first decided by a seeded coin flip"
-              if search.get("judge_orders") == "one" else "both A/B orders")
-    keep = ("searches with MCTS guided by these judgments and its own rollouts"
-            if search.get("strategy") == "mcts" else "keeps the step that wins most comparisons")
     return f"""
 # {name}
 
 Step-level preference data built with psr-builder by Process-based
-Self-Rewarding (PSRLM; {PAPER}). In iteration N the model M(N) solves each problem one step at a
-time: it samples several candidate next steps, judges every pair of distinct candidates itself with
-a step-wise pairwise judge prompt ({orders}; a step sampled only in identical copies needs no
-judge), {keep} and records the best-vs-worst pair. No gold answer is used by the search. M(N+1) is
+Self-Rewarding (PSRLM; {PAPER}). {_method(inp)} No gold answer is used by the search. M(N+1) is
 then trained on these pairs with step-wise DPO, whose loss covers only the tokens of the one step.
 This repository holds the search trees, every sampled step, every self-judgment and the resulting
 pairs, per iteration, so others can train on the pairs, audit the judge, or query everything with
-DuckDB. In `nodes` a sample that repeats an earlier one of its round has `duplicate_of` set, was not
-judged and carries its first copy's `wins`: filter `duplicate_of IS NULL` (distinct samples) or
-`judged` (the judged candidates) before averaging per-candidate figures such as `wins`.
+DuckDB.
 """
+
+
+def _method(inp: CardInputs) -> str:
+    """What this run's search did, from its run.yaml (judge orders and strategy differ per run)."""
+    search = (yaml.safe_load(inp.run_yaml) or {}).get("search") or {}
+    if search.get("strategy") == "solution":
+        return ("This run is the solution-level baseline (SRLM, Yuan et al. 2024): in iteration N the model "
+                "M(N) samples several complete solutions per problem, scores each one itself with a judge "
+                "prompt, and records the highest- vs the lowest-scored solution as a pair.")
+    orders = ("one A/B order per pair, which step is shown first decided by a seeded coin flip"
+              if search.get("judge_orders") == "one" else "both A/B orders")
+    keep = ("searches with MCTS guided by these judgments and its own rollouts"
+            if search.get("strategy") == "mcts" else "keeps the step that wins most comparisons")
+    return (f"In iteration N the model M(N) solves each problem one step at a time: it samples several "
+            f"candidate next steps, judges every pair of distinct candidates itself with a step-wise pairwise "
+            f"judge prompt ({orders}; a step sampled only in identical copies needs no judge), {keep} and "
+            f"records the best-vs-worst pair. In `nodes` a sample that repeats an earlier one of its round has "
+            f"`duplicate_of` set, was not judged and carries its first copy's `wins`: filter "
+            f"`duplicate_of IS NULL` (distinct samples) or `judged` (the judged candidates) before averaging "
+            f"per-candidate figures such as `wins`.")
 
 
 def _contents(inp: CardInputs) -> str:
