@@ -134,9 +134,10 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
     check_scorer(scorer)
     run = Run.open(run_dir)
     spec = policy_spec(policy or run.model_path(0), run.config.engine)
-    opts = EftOptions(strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin, test_share=test_share, judge_max_tokens=judge_max_tokens,
-                      chunk_size=chunk_size, rollout=RolloutConfig(rollouts, rollout_temperature,
-                                                                   run.config.search.top_p, rollout_max_tokens))
+    opts = EftOptions(strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin,
+                      test_share=test_share, judge_max_tokens=judge_max_tokens, chunk_size=chunk_size,
+                      rollout=RolloutConfig(rollouts, rollout_temperature, run.config.search.top_p,
+                                            rollout_max_tokens))
     if executor == "ray":  # each actor opens them; the driver only checks they exist
         teacher_spec = parse_engine_spec(teacher)
         require_local(teacher_spec, "teacher")
