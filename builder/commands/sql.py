@@ -20,7 +20,7 @@ def sql(query, run_dir, fmt, out, views):
     \b
     Examples:
       psr sql "SELECT iteration, status, count(*) FROM trees GROUP BY ALL" --run runs/demo
-      psr sql "SELECT depth, avg(wins) FROM nodes WHERE judged GROUP BY depth" --run runs/demo --format csv
+      psr sql "SELECT depth, avg(wins) FROM nodes WHERE duplicate_of IS NULL GROUP BY depth" --run runs/demo --format csv
       psr sql --views --run runs/demo | duckdb
     """
     from builder.query import connect, view_statements
