@@ -105,13 +105,11 @@ def _file_or_hub_rows(bench: str, fields: dict[str, str], split: str) -> tuple[l
 
     GSM8K names the problem 'question': mapped to 'problem' when no 'problem' column exists.
     """
-    from builder.problems import FILE_SUFFIXES, map_fields, normalize_row, read_file_rows, read_hub_rows
+    from builder.inputs import is_file_source, source_rows
+    from builder.problems import map_fields, normalize_row
 
-    path = Path(bench)
-    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
-        raw, origin, label = read_file_rows(path), str(path), path.stem
-    else:
-        raw, origin, label = read_hub_rows(bench, split), bench, bench
+    raw, origin = source_rows(bench, split), bench
+    label = Path(bench).stem if is_file_source(bench) else bench
     mapped = dict(fields)
     if raw and "problem" not in raw[0] and "question" in raw[0] and "problem" not in mapped:
         mapped["problem"] = "question"

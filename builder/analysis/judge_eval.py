@@ -58,7 +58,7 @@ def load_pairs(run: Run, source: str | None, limit: int | None) -> tuple[list[La
     if source in (None, "task") or (source or "").startswith("task:"):
         name = run.config.task if source in (None, "task") else source.split(":", 1)[1]
         return dedupe(to_pairs(_task_rows(run, name, limit), f"task {name}"), limit), f"task:{name}"
-    from builder.problems import read_file_rows
+    from builder.inputs import read_file_rows
 
     path = Path(source)
     return dedupe(to_pairs(read_file_rows(path), str(path)), limit), str(path)
