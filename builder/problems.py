@@ -6,18 +6,17 @@ of the run are dropped (and counted).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 
 from builder.errors import InputError
+from builder.ids import content_id
 from builder.inputs import source_rows
 from builder.store import Run, read_table, require_unsealed, write_table
 
 
 def problem_id(text: str) -> str:
-    norm = " ".join(text.split())
-    return hashlib.sha256(norm.encode()).hexdigest()[:16]
+    return content_id(" ".join(text.split()))  # whitespace-insensitive: reflowed copies are duplicates
 
 
 @dataclass(slots=True)

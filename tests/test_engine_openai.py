@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from builder.engines import Request, load_engine
-from builder.engines.openai import cut_at_stop, derive_seed, server_kind, to_completion
+from builder.engines.openai import cut_at_stop, extra_sample_seed, server_kind, to_completion
 from builder.errors import InputError, PsrError
 
 slow = pytest.mark.slow
@@ -207,7 +207,7 @@ def test_server_kind_and_seeds():
     assert server_kind({"data": [{"id": "m", "owned_by": "vllm"}]}) == "vllm"
     assert server_kind({"data": [{"id": "m", "owned_by": "local", "status": {"value": "loaded"}}]}) == "transformers"
     assert server_kind({"data": [{"id": "gpt", "owned_by": "openai"}]}) == "openai"
-    assert derive_seed(1, 1) == derive_seed(1, 1) != derive_seed(1, 2)
+    assert extra_sample_seed(1, 1) == extra_sample_seed(1, 1) != extra_sample_seed(1, 2)
 
 
 def test_unknown_setting_is_an_input_error():

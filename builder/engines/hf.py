@@ -10,7 +10,6 @@ Stop strings are matched in the generated text only (as vLLM does), never across
 
 from __future__ import annotations
 
-import hashlib
 from itertools import groupby
 
 from builder.engines import check_requests, check_settings
@@ -27,8 +26,9 @@ def _sampling_key(r: Request) -> tuple:
 
 def batch_seed(seeds: list[int]) -> int:
     """A torch seed derived from the request seeds of one sub-batch (stable across processes)."""
-    digest = hashlib.sha256(repr(list(seeds)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**63)
+    from builder.ids import seed_of_text
+
+    return seed_of_text(repr(list(seeds)))
 
 
 def plan_batches(requests: list[Request], prompt_lens: list[int], max_batch_tokens: int) -> list[list[int]]:

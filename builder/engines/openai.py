@@ -22,7 +22,6 @@ honoured); other HTTP errors fail at once. Token usage from each response's `usa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -95,7 +94,7 @@ class OpenAIEngine:
         k = len(got)
         while len(got) < r.n:
             # n ignored by the server: one more call with a seed derived from the request's
-            got += self._call(r, 1, derive_seed(r.seed, k), chat)[:1]
+            got += self._call(r, 1, extra_sample_seed(r.seed, k), chat)[:1]
             k += 1
         return got
 
@@ -206,10 +205,11 @@ def server_kind(models: dict) -> str:
     return "openai"
 
 
-def derive_seed(seed: int, k: int) -> int:
+def extra_sample_seed(seed: int, k: int) -> int:
     """Seed of the k-th extra sample of a request (stable across processes)."""
-    digest = hashlib.sha256(f"{seed}:{k}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31)
+    from builder.ids import seed_of_text
+
+    return seed_of_text(f"{seed}:{k}", bits=31)  # 31 bits: servers pass it to 32-bit signed seeds
 
 
 def to_completion(choice: dict, stop: tuple[str, ...], n_tokens: int, chat: bool) -> Completion:

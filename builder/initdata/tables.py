@@ -8,11 +8,10 @@ and a held-out test split (the judge benchmark). Iteration 0 is sealed when both
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
+from builder.ids import content_id
 from builder.store import Run, is_sealed, part_paths, seal, write_table
 from builder.store.lineage import base_lineage, sha256_file
 
@@ -21,7 +20,7 @@ EFT_FIELDS = ("problem", "prefix", "step_a", "step_b", "label", "judgment")
 
 
 def example_id(row: dict, fields) -> str:
-    return hashlib.sha256(json.dumps([row.get(f) for f in fields], ensure_ascii=False).encode()).hexdigest()[:16]
+    return content_id([row.get(f) for f in fields])
 
 
 def ift_rows(examples: list[dict], split: str, source: str) -> list[dict]:
