@@ -62,7 +62,6 @@ class OpenAISettings(Section):
     concurrency: int = 8
     timeout: float = Field(600.0, description="Seconds per HTTP call; a long teacher answer on a busy server needs minutes.")
     max_retries: int = 5
-    backoff: float = Field(0.5, description="First retry delay in seconds; doubles per retry (capped at 30 s).")
     server: Literal["auto", "openai", "vllm", "transformers"] = Field(
         "auto", description="Server quirks to handle; auto asks GET /models once.")
     chat: bool = Field(False, description="generate() sends each prompt as one user message to /chat/completions.")
