@@ -4,7 +4,7 @@
 search continues partial assistant turns). `chat` sends each prompt as ONE user message to
 /chat/completions, for teacher prompts whose chat template lives on the server. Settings
 (run.yaml engine.openai): base_url, model (served name; default the engine's model argument),
-api_key_env (name of the environment variable holding the key; unset or empty means no key),
+api_key_env (name of the environment variable holding the key; unset or empty: no key),
 concurrency (threads), timeout (seconds per HTTP call), max_retries, server (auto | openai |
 vllm | transformers), chat (generate() goes through chat).
 
@@ -31,33 +31,25 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from builder.engines import check_settings
 from builder.engines.base import Completion, EngineInfo, Request
-from builder.errors import InputError, PsrError, need
+from builder.errors import PsrError, need
 
-KNOWN_SETTINGS = {
-    "base_url", "model", "api_key_env", "concurrency", "timeout", "max_retries", "server", "chat",
-    # shared engine keys that mean nothing for a remote server
-    "dtype", "device", "max_batch_tokens",
-}
-SERVERS = ("auto", "openai", "vllm", "transformers")
 # A server without authentication still gets a key: the client requires one (vLLM's convention).
 NO_KEY = "EMPTY"
 
 
 class OpenAIEngine:
-    def __init__(self, model: str, settings: dict):
-        check_settings("openai", settings, KNOWN_SETTINGS)
-        self.base_url = str(settings.get("base_url", "http://127.0.0.1:8000/v1")).rstrip("/")
-        self.model = str(settings.get("model") or model)
-        self.api_key_env = settings.get("api_key_env", "OPENAI_API_KEY")
-        self.concurrency = max(1, int(settings.get("concurrency", 8)))
-        self.timeout = float(settings.get("timeout", 600.0))
-        self.max_retries = max(0, int(settings.get("max_retries", 5)))
-        self.server = settings.get("server", "auto")
-        if self.server not in SERVERS:
-            raise InputError(f"engine openai: server {self.server!r} is not one of {', '.join(SERVERS)}")
-        self.chat_mode = bool(settings.get("chat", False))
+    def __init__(self, model: str, settings):
+        """`settings`: the run config's engine section (builder.config.Engine); only its openai part applies."""
+        cfg = settings.openai
+        self.base_url = cfg.base_url.rstrip("/")
+        self.model = cfg.model or model
+        self.api_key_env = cfg.api_key_env
+        self.concurrency = cfg.concurrency
+        self.timeout = cfg.timeout
+        self.max_retries = cfg.max_retries
+        self.server = cfg.server
+        self.chat_mode = cfg.chat
         self.usage = {"requests": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0}
         self._lock = threading.Lock()
         self.client = self._client()
