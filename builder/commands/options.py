@@ -19,7 +19,7 @@ def _inherit_run(ctx, param, value):
 def run_option(f):
     return click.option(
         "--run", "run_dir", envvar="PSR_RUN", callback=_inherit_run, type=click.Path(file_okay=False),
-        help="Run directory (default: the group's --run, then $PSR_RUN). Required.", show_envvar=True,
+        help="Run directory (required; default: $PSR_RUN).", show_envvar=True,
     )(f)
 
 
