@@ -49,3 +49,18 @@ def seed_of_text(text: str, bits: int = 63) -> int:
 def unit_fraction(text: str) -> float:
     """A number in [0, 1) fixed by the text alone (hash-based splits)."""
     return int.from_bytes(_sha256(text)[:4], "big") / 2**32
+
+
+# The slot of `psr init-data eft`'s task draw: above any iteration number `psr problems add` uses.
+EFT_DRAW_SLOT = 999
+
+
+def draw_seed(seed: int, slot: int) -> int:
+    """Seed of one draw from a task generator: `seed * 1000 + slot`.
+
+    Slots: the iteration for `psr problems add`, EFT_DRAW_SLOT for `psr init-data eft`, the chunk
+    index inside a task plugin that draws in chunks. Arithmetic rather than a hash so draws stay
+    what they were (the measured demo figures come from them); distinct slots below 1000 never
+    collide for one seed.
+    """
+    return seed * 1000 + slot

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from builder.errors import InputError
-from builder.ids import content_id
+from builder.ids import content_id, draw_seed
 from builder.inputs import source_rows
 from builder.store import Run, read_table, require_unsealed, write_table
 
@@ -120,7 +120,7 @@ def add_problems(run: Run, iteration: int, source: str | None, split: str | None
     used = used_ids(run, iteration) if cfg.disjoint else set()
     current = set(read_table(run, "problems", iteration).column("problem_id").to_pylist())
     if rows is None:
-        rows = task_rows(run, source[5:], split, want + len(used) + len(current), run.config.seed * 1000 + iteration)
+        rows = task_rows(run, source[5:], split, want + len(used) + len(current), draw_seed(run.config.seed, iteration))
     keep, dups, seen_before = _select(rows, used, current, want)
     if keep:
         part = f"add-{len(list(run.table_dir('problems', iteration).glob('part-*.parquet'))):03d}"

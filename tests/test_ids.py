@@ -35,3 +35,8 @@ def test_seeds_do_not_depend_on_the_process():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": str(s), "PYTHONPATH": str(Path(ids.__file__).parents[1])}).stdout for s in (1, 2)}
     assert outs == {f"{ids.derive_seed(3, 'tree', 1, 'judge', 2)}\n"}
+
+
+def test_draw_seeds_keep_their_released_values():
+    # psr problems add draws iteration N's task problems with seed * 1000 + N; init-data eft uses slot 999
+    assert ids.draw_seed(0, 1) == 1 and ids.draw_seed(7, ids.EFT_DRAW_SLOT) == 7999
