@@ -4,7 +4,8 @@
 search continues partial assistant turns). `chat` sends each prompt as ONE user message to
 /chat/completions, for teacher prompts whose chat template lives on the server. Settings
 (run.yaml engine.openai): base_url, model (served name; default the engine's model argument),
-api_key_env (name of the environment variable holding the key; unset or empty: no key),
+api_key_env (name of the environment variable holding the key; unset or empty: the placeholder key
+EMPTY, which servers without authentication ignore),
 concurrency (threads), timeout (seconds per HTTP call), max_retries, server (auto | openai |
 vllm | transformers), chat (generate() goes through chat).
 
