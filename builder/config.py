@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from builder.errors import InputError
 
@@ -67,6 +67,15 @@ class OpenAISettings(Section):
     server: Literal["auto", "openai", "vllm", "transformers"] = Field(
         "auto", description="Server quirks to handle; auto asks GET /models once.")
     chat: bool = Field(False, description="generate() sends each prompt as one user message to /chat/completions.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_backoff(cls, data):
+        # Every run.yaml written before the openai client took over the retries holds `backoff`
+        # (run configs are dumped in full): accept and ignore it, so those runs still open.
+        if isinstance(data, dict) and "backoff" in data:
+            data = {k: v for k, v in data.items() if k != "backoff"}
+        return data
 
 
 class Engine(Section):
