@@ -162,13 +162,9 @@ def evaluate_judge(run: Run, iteration: int, source: str | None = None, limit: i
 def save_judge_scores(run: Run, iteration: int, figures: dict) -> Path:
     """Write `psr eval-judge --save` figures to RUN/eval/judge-M<N>-<pairs>.json (read by `psr report`)."""
     import json
-    import os
 
     from builder.analysis.eval import part_name
+    from builder.store import atomic
 
     path = run.root / "eval" / f"judge-M{iteration}-{part_name(figures['pairs_source'], 'pairs')}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # the report never reads a half-written file
-    tmp.write_text(json.dumps(figures, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic.write_text(path, json.dumps(figures, indent=2) + "\n")  # the report never reads half a file
