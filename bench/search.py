@@ -73,7 +73,7 @@ def bench(work: Path, n_problems: int, model: str | None, sets: list[str], profi
     run = init_run(work / "run", "demo", [f"models.M1={model}", f"engine.device={device}", *sets], force=True)
     add_problems(run, 1, None, None, n_problems, [], force=True)
     # the Ray actors load their own engine; the wall time then includes starting them (and the cluster)
-    engine = load_engine(run.config.engine.name, model, run.config.engine.settings()) if executor == "local" else None
+    engine = load_engine(run.config.engine.name, model, run.config.engine) if executor == "local" else None
     prof = None
     if profile:
         import cProfile

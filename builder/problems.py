@@ -6,21 +6,17 @@ of the run are dropped (and counted).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from builder.errors import InputError, PsrError
+from builder.errors import InputError
+from builder.ids import content_id, draw_seed
+from builder.inputs import source_rows
 from builder.store import Run, read_table, require_unsealed, write_table
-
-FILE_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv")
 
 
 def problem_id(text: str) -> str:
-    norm = " ".join(text.split())
-    return hashlib.sha256(norm.encode()).hexdigest()[:16]
+    return content_id(" ".join(text.split()))  # whitespace-insensitive: reflowed copies are duplicates
 
 
 @dataclass(slots=True)
@@ -44,12 +40,8 @@ def parse_fields(items: list[str]) -> dict[str, str]:
 
 def load_rows(source: str, split: str, fields: dict[str, str], limit_hint: int | None = None) -> list[dict]:
     """Rows with at least 'problem' (and 'answer' when the source has one) from a file or Hub id."""
-    path = Path(source)
-    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
-        rows, origin = read_file_rows(path), str(path)
-    else:
-        rows, origin = read_hub_rows(source, split), source
-    return [normalize_row(r, fields, origin, i) for i, r in enumerate(map_fields(rows, fields, origin))]
+    rows = source_rows(source, split)
+    return [normalize_row(r, fields, source, i) for i, r in enumerate(map_fields(rows, fields, source))]
 
 
 def map_fields(rows: list[dict], fields: dict[str, str], origin: str) -> list[dict]:
@@ -72,6 +64,8 @@ def normalize_row(row: dict, fields: dict, origin: str, i: int) -> dict:
     answer = row.get("answer")
     if answer is not None and not isinstance(answer, str):
         answer = str(answer)
+    if answer is not None and not answer.strip():
+        answer = None  # an empty CSV cell: no gold answer, not the gold answer ""
     if answer is not None:
         answer = gold_answer(answer)
     elif isinstance(row.get("solution"), str):
@@ -99,92 +93,6 @@ def _jsonable(v) -> bool:
         return False
 
 
-def read_file_rows(path: Path) -> list[dict]:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in FILE_SUFFIXES:
-        raise InputError(f"{path}: unsupported file type '{suffix}' (use {', '.join(FILE_SUFFIXES)})")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
-    if suffix == ".parquet":
-        return _read_parquet(path)
-    text = _read_text(path)
-    if suffix == ".jsonl":
-        return _read_jsonl(path, text)
-    if suffix == ".json":
-        return _read_json(path, text)
-    return _read_csv(path)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-
-
-def _read_parquet(path: Path) -> list[dict]:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_table(path).to_pylist()
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
-        raise InputError(f"{path}: unreadable Parquet ({str(exc).splitlines()[0]})") from None
-
-
-def _read_jsonl(path: Path, text: str) -> list[dict]:
-    rows = []
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: line {line_no}: invalid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{path}: line {line_no}: expected a JSON object")
-        rows.append(row)
-    return rows
-
-
-def _read_json(path: Path, text: str) -> list[dict]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
-    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
-        data = next(iter(data.values()))
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InputError(f"{path}: expected a JSON list of objects")
-    return data
-
-
-def _read_csv(path: Path) -> list[dict]:
-    import csv
-
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except csv.Error as exc:
-        raise InputError(f"{path}: unreadable CSV ({exc})") from None
-
-
-def read_hub_rows(repo_id: str, split: str) -> list[dict]:
-    if not re.match(r"^[\w.-]+(/[\w.-]+)?$", repo_id):
-        raise InputError(f"'{repo_id}' is neither an existing file nor a Hugging Face dataset id")
-    import datasets
-
-    try:
-        ds = datasets.load_dataset(repo_id, split=split)
-    except Exception as exc:  # noqa: BLE001 - offline, missing repo, missing split all land here
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PsrError(f"cannot load Hugging Face dataset '{repo_id}' (split {split}): {first}") from None
-    return ds.to_list()
-
-
 def task_rows(run: Run, name: str, split: str, n: int, seed: int) -> list[dict]:
     from builder.tasks import get_task
 
@@ -205,23 +113,19 @@ def add_problems(run: Run, iteration: int, source: str | None, split: str | None
     source = source or cfg.source
     split = split or cfg.split
     field_map = {**cfg.fields, **parse_fields(fields)} if source == cfg.source else parse_fields(fields)
+    # Read (and reject) a file or Hub source before --force removes anything: bad input leaves the run as it was.
+    rows = None if source.startswith("task:") else load_rows(source, split, field_map)
     removed = require_unsealed(run, iteration, force, ["problems", "trees", "nodes", "judgments", "pairs"])
     want = limit if limit is not None else cfg.count(iteration)
     used = used_ids(run, iteration) if cfg.disjoint else set()
     current = set(read_table(run, "problems", iteration).column("problem_id").to_pylist())
-    rows = _candidate_rows(run, source, split, field_map, iteration, want + len(used) + len(current))
+    if rows is None:
+        rows = task_rows(run, source[5:], split, want + len(used) + len(current), draw_seed(run.config.seed, iteration))
     keep, dups, seen_before = _select(rows, used, current, want)
     if keep:
         part = f"add-{len(list(run.table_dir('problems', iteration).glob('part-*.parquet'))):03d}"
         write_table(run, "problems", iteration, part, [_problem_row(r, source, split) for r in keep])
     return ImportResult(len(keep), dups, seen_before, source, removed)
-
-
-def _candidate_rows(run, source, split, field_map, iteration, n_needed):
-    if source.startswith("task:"):
-        seed = run.config.seed * 1000 + iteration
-        return task_rows(run, source[5:], split, n_needed, seed)
-    return load_rows(source, split, field_map)
 
 
 def _select(rows, used, current, want):

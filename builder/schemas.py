@@ -7,7 +7,6 @@ so they cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -171,9 +170,5 @@ def _rows_to_table(table: str, rows: list[dict], schema, where: str):
 
 
 def column_docs(table: str) -> list[dict]:
-    """Column documentation for dataset cards and `psr sql --describe`-style output."""
+    """Column documentation for the dataset cards `psr push` writes."""
     return [{"name": c.name, "type": c.type, "nullable": c.nullable, "description": c.description} for c in get(table).columns]
-
-
-def schema_json() -> str:
-    return json.dumps({t: column_docs(t) for t in tables()}, indent=2)

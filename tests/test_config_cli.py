@@ -106,3 +106,20 @@ def test_model_tiny_from_run_skips_when_not_wanted_or_built(tmp_path):
     (out / "config.json").write_text("{}")
     res = invoke("model", "tiny", out, "--run", tmp_path / "d")
     assert res.exit_code == 0 and "already holds a model" in res.output
+
+
+def test_run_yaml_with_the_retired_openai_backoff_still_opens(tmp_path):
+    # run.yaml files are dumped in full, so every run made before the openai client holds this key
+    from builder.errors import InputError
+    from builder.store import Run
+    from tests.helpers import make_run
+
+    run = make_run(tmp_path)
+    data = yaml.safe_load(run.config_path.read_text())
+    data["engine"]["openai"]["backoff"] = 0.5
+    run.config_path.write_text(yaml.safe_dump(data))
+    assert Run.open(run.root).config.engine.openai.max_retries == 5
+    data["engine"]["openai"]["retry_delay"] = 1  # any other unknown key is still an error
+    run.config_path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match="engine.openai.retry_delay"):
+        Run.open(run.root)

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from builder.engines import Request, flatten_settings, load_engine
+from builder.engines import Request, engine_settings, load_engine
 from builder.engines.hf import batch_seed, plan_batches
 from builder.errors import InputError
 
@@ -207,9 +207,12 @@ def test_empty_request_list_and_bad_requests(engine, count_generate):
     assert count_generate == []
 
 
-def test_run_config_engine_section_loads(tiny_model_dir):
-    """What `RunConfig.engine.settings()` hands over by default: "auto" means the engine chooses."""
-    engine = load_engine("hf", str(tiny_model_dir), {"dtype": "auto", "device": "auto", "max_batch_tokens": 1000})
+def test_run_config_engine_section_loads(tiny_model_dir, tmp_path):
+    """The run config's engine section itself is what engines take: "auto" means the engine chooses."""
+    from tests.helpers import make_run
+
+    cfg = make_run(tmp_path, "demo", "engine.dtype=auto", "engine.device=auto", "engine.max_batch_tokens=1000").config
+    engine = load_engine("hf", str(tiny_model_dir), cfg.engine)
     settings = engine.info.settings
     assert settings["device"] in ("cpu", "cuda") and settings["max_batch_tokens"] == 1000
     assert settings["dtype"] == ("float32" if settings["device"] == "cpu" else "bfloat16")
@@ -218,8 +221,11 @@ def test_run_config_engine_section_loads(tiny_model_dir):
 def test_settings_errors_and_flattening(tiny_model_dir):
     with pytest.raises(InputError, match="unknown engine 'nope'"):
         load_engine("nope", str(tiny_model_dir), {})
-    with pytest.raises(InputError, match="unknown setting.*batch_size"):
+    with pytest.raises(InputError, match="engine hf: unknown setting 'batch_size'"):
         load_engine("hf", str(tiny_model_dir), {"batch_size": 4})
-    flat = flatten_settings("vllm", {"name": "vllm", "dtype": None, "device": "cuda", "vllm": {"seed": 3},
-                                     "openai": {"base_url": "x"}})
-    assert flat == {"device": "cuda", "seed": 3}
+    with pytest.raises(InputError, match="engine hf: setting 'max_batch_tokens': .*integer"):
+        load_engine("hf", str(tiny_model_dir), {"max_batch_tokens": "many"})
+    # a dict of the config's shape: None means the default; other engines' parts are carried, unused
+    cfg = engine_settings("vllm", {"dtype": None, "device": "cuda", "vllm": {"max_model_len": 2048},
+                                   "openai": {"base_url": "x"}})
+    assert (cfg.name, cfg.dtype, cfg.device, cfg.vllm.max_model_len) == ("vllm", "auto", "cuda", 2048)

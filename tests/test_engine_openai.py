@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from builder.engines import Request, load_engine
-from builder.engines.openai import cut_at_stop, derive_seed, server_kind, to_completion
+from builder.engines.openai import cut_at_stop, extra_sample_seed, server_kind, to_completion
 from builder.errors import InputError, PsrError
 
 slow = pytest.mark.slow
@@ -123,7 +123,7 @@ def test_retry_on_injected_429(server, tiny_model_dir):
     """Stand-in at the HTTP boundary: a loopback proxy answers the first POST with 429."""
     proxy, seen, stand_in = _proxy_429_once(server)
     try:
-        e = engine(proxy, tiny_model_dir, backoff=0.01, max_retries=3)
+        e = engine(proxy, tiny_model_dir, max_retries=3)
         out = e.generate([Request(PROMPT, max_tokens=3)])
         assert out[0][0].n_tokens == 3
         assert seen == ["GET /v1/models 200", "POST /v1/completions 429", "POST /v1/completions 200"]
@@ -173,7 +173,7 @@ def test_init_data_eft_with_the_served_model_as_policy(server, tiny_model_dir, t
 @slow
 def test_timeout_fails_with_one_line_error_after_retries(server, tiny_model_dir):
     """Last in the module: the server keeps generating what the client gave up on."""
-    e = engine(server, tiny_model_dir, server="transformers", timeout=0.3, max_retries=1, backoff=0.01)
+    e = engine(server, tiny_model_dir, server="transformers", timeout=0.3, max_retries=1)
     t0 = time.time()
     with pytest.raises(PsrError) as info:
         e.generate([Request(PROMPT, max_tokens=400)])
@@ -207,7 +207,7 @@ def test_server_kind_and_seeds():
     assert server_kind({"data": [{"id": "m", "owned_by": "vllm"}]}) == "vllm"
     assert server_kind({"data": [{"id": "m", "owned_by": "local", "status": {"value": "loaded"}}]}) == "transformers"
     assert server_kind({"data": [{"id": "gpt", "owned_by": "openai"}]}) == "openai"
-    assert derive_seed(1, 1) == derive_seed(1, 1) != derive_seed(1, 2)
+    assert extra_sample_seed(1, 1) == extra_sample_seed(1, 1) != extra_sample_seed(1, 2)
 
 
 def test_unknown_setting_is_an_input_error():
@@ -217,7 +217,7 @@ def test_unknown_setting_is_an_input_error():
 
 def test_connection_refused_is_retried_then_one_line():
     e = load_engine("openai", "m", {"openai": {"base_url": f"http://127.0.0.1:{free_port()}/v1",
-                                               "max_retries": 2, "backoff": 0.01, "server": "vllm"}})
+                                               "max_retries": 2, "server": "vllm"}})
     with pytest.raises(PsrError, match="failed after 3 attempt"):
         e.generate([Request("x")])
     assert e.usage["retries"] == 2

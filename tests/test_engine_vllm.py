@@ -77,6 +77,14 @@ def test_constructor_passes_llm_arguments_with_defaults(fake_vllm):
     assert engine.info.settings == {k: v for k, v in expected.items() if k != "model"}
 
 
+def test_defaults_come_from_the_run_config(fake_vllm):
+    # The engine restates no default: what it hands vLLM is the config's (max_model_len 4096, not None).
+    engine = load_engine("vllm", "/m", {})
+    [llm] = FakeLLM.instances
+    assert llm.init_kwargs["max_model_len"] == 4096 and engine.info.settings["max_model_len"] == 4096
+    assert llm.init_kwargs["dtype"] == "auto" and llm.init_kwargs["tensor_parallel_size"] == 1
+
+
 def test_unknown_setting_is_an_input_error(fake_vllm):
     with pytest.raises(InputError, match="engine vllm: unknown setting.*tensor_parallel"):
         load_engine("vllm", "/m", {"vllm": {"tensor_parallel": 2}})

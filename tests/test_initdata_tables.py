@@ -64,7 +64,7 @@ def test_init_data_import_bad_label_is_one_line(tmp_path):
     eft = tmp_path / "eft.jsonl"
     eft.write_text(json.dumps({"problem": "p", "prefix": "", "step_a": "a", "step_b": "b", "label": "C", "judgment": "j"}))
     res = invoke("init-data", "import", "--run", run.root, "--ift", ift, "--eft", eft)
-    assert res.exit_code == 2 and "eft.jsonl, row 0: column 'label'" in res.output
+    assert res.exit_code == 2 and "eft.jsonl: row 0: column 'label'" in res.output
     assert len([ln for ln in res.output.splitlines() if ln.strip()]) == 1 and not is_sealed(run, 0)
 
 

@@ -105,13 +105,11 @@ def _file_or_hub_rows(bench: str, fields: dict[str, str], split: str) -> tuple[l
 
     GSM8K names the problem 'question': mapped to 'problem' when no 'problem' column exists.
     """
-    from builder.problems import FILE_SUFFIXES, map_fields, normalize_row, read_file_rows, read_hub_rows
+    from builder.inputs import is_file_source, source_rows
+    from builder.problems import map_fields, normalize_row
 
-    path = Path(bench)
-    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
-        raw, origin, label = read_file_rows(path), str(path), path.stem
-    else:
-        raw, origin, label = read_hub_rows(bench, split), bench, bench
+    raw, origin = source_rows(bench, split), bench
+    label = Path(bench).stem if is_file_source(bench) else bench
     mapped = dict(fields)
     if raw and "problem" not in raw[0] and "question" in raw[0] and "problem" not in mapped:
         mapped["problem"] = "question"
@@ -178,3 +176,24 @@ def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, prog
     return EvalSummary(bench.name, mode, iteration, len(rows), sum(r["correct"] for r in rows),
                        sum(r["prediction"] is not None for r in rows), path, bench.dropped,
                        stats=result.stats.as_dict())
+
+
+def evaluate_benchmarks(run: Run, iteration: int, benches, modes, fields: dict[str, str], limit: int | None = None,
+                        split: str = HUB_SPLIT, if_needed: bool = False):
+    """`psr eval`'s loop: every benchmark in every mode (defaults: run.yaml eval.*), M(iteration) loaded once.
+
+    Yields (benchmark name, mode, EvalSummary), the summary None for a pair skipped by if_needed
+    because its evals part exists; the model loads only when some pair needs it.
+    """
+    from builder.analysis.models import load_model
+
+    run.require_model(iteration)  # before any benchmark is read: the missing model is the first problem
+    loaded = None
+    for ref in benches or run.config.eval.benchmarks:
+        bench = load_benchmark(run, ref, fields, limit or run.config.eval.limit, split)
+        for mode in modes or run.config.eval.modes:
+            if if_needed and existing(run, iteration, bench.name, mode):
+                yield bench.name, mode, None
+                continue
+            loaded = loaded or load_model(run, iteration)
+            yield bench.name, mode, evaluate(run, iteration, bench, mode, loaded)

@@ -58,7 +58,7 @@ def load_pairs(run: Run, source: str | None, limit: int | None) -> tuple[list[La
     if source in (None, "task") or (source or "").startswith("task:"):
         name = run.config.task if source in (None, "task") else source.split(":", 1)[1]
         return dedupe(to_pairs(_task_rows(run, name, limit), f"task {name}"), limit), f"task:{name}"
-    from builder.problems import read_file_rows
+    from builder.inputs import read_file_rows
 
     path = Path(source)
     return dedupe(to_pairs(read_file_rows(path), str(path)), limit), str(path)
@@ -157,3 +157,14 @@ def evaluate_judge(run: Run, iteration: int, source: str | None = None, limit: i
     reqs = judge_requests(pairs, loaded.renderer, load_template(cfg.prompts.judge), cfg.search.judge_max_tokens, cfg.seed)
     outputs = loaded.engine.generate(reqs)
     return score([parse_verdict(o[0].text) for o in outputs]), name, loaded.model
+
+
+def save_judge_scores(run: Run, iteration: int, figures: dict) -> Path:
+    """Write `psr eval-judge --save` figures to RUN/eval/judge-M<N>-<pairs>.json (read by `psr report`)."""
+    import json
+
+    from builder.analysis.eval import part_name
+    from builder.store import atomic
+
+    path = run.root / "eval" / f"judge-M{iteration}-{part_name(figures['pairs_source'], 'pairs')}.json"
+    return atomic.write_text(path, json.dumps(figures, indent=2) + "\n")  # the report never reads half a file

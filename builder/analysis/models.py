@@ -22,4 +22,4 @@ def load_model(run: Run, n: int) -> Loaded:
 
     model = run.require_model(n)
     cfg = run.config.engine
-    return Loaded(model, load_engine(cfg.name, model, cfg.settings()), ChatRenderer(model))
+    return Loaded(model, load_engine(cfg.name, model, cfg), ChatRenderer(model))

@@ -38,30 +38,21 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
       psr eval --run runs/demo --iter 2 --mode greedy --mode search --limit 50
       psr eval --run runs/q7b --iter 1 --bench gsm8k_test.jsonl --bench math500.jsonl
     """
-    from builder.analysis.eval import existing, load_benchmark, evaluate
-    from builder.analysis.models import load_model
+    from builder.analysis.eval import evaluate_benchmarks
     from builder.problems import parse_fields
     from builder.store import Run
 
     run = Run.open(run_dir)
-    benches = benches or tuple(run.config.eval.benchmarks)
-    modes = modes or tuple(run.config.eval.modes)
-    run.require_model(iteration)
-    field_map = parse_fields(list(fields))
-    loaded = None
-    for bench_ref in benches:
-        bench = load_benchmark(run, bench_ref, field_map, limit or run.config.eval.limit, split)
-        for mode in modes:
-            if if_needed and existing(run, iteration, bench.name, mode):
-                say(f"eval {bench.name} ({mode}) of M{iteration}: already done, skipped (--if-needed)")
-                continue
-            loaded = loaded or load_model(run, iteration)
-            s = evaluate(run, iteration, bench, mode, loaded)
-            note = f"; {s.dropped} row(s) without a gold answer skipped" if s.dropped else ""
-            say(f"eval {s.benchmark} ({s.mode}) of M{iteration}: {s.correct}/{s.problems} correct, "
-                f"accuracy {s.accuracy:.3f}, answered {s.answered}{note} -> {s.path}")
-            click.echo(json.dumps({"iteration": iteration, "benchmark": s.benchmark, "mode": s.mode,
-                                   "problems": s.problems, "correct": s.correct, "accuracy": s.accuracy}))
+    results = evaluate_benchmarks(run, iteration, benches, modes, parse_fields(list(fields)), limit, split, if_needed)
+    for name, mode, s in results:
+        if s is None:
+            say(f"eval {name} ({mode}) of M{iteration}: already done, skipped (--if-needed)")
+            continue
+        note = f"; {s.dropped} row(s) without a gold answer skipped" if s.dropped else ""
+        say(f"eval {s.benchmark} ({s.mode}) of M{iteration}: {s.correct}/{s.problems} correct, "
+            f"accuracy {s.accuracy:.3f}, answered {s.answered}{note} -> {s.path}")
+        click.echo(json.dumps({"iteration": iteration, "benchmark": s.benchmark, "mode": s.mode,
+                               "problems": s.problems, "correct": s.correct, "accuracy": s.accuracy}))
 
 
 @click.command("eval-judge")
@@ -83,10 +74,8 @@ def eval_judge(run_dir, iteration, pairs_src, limit, save, if_needed):
     \b
     Example: psr eval-judge --run runs/demo --iter 1 --save
     """
-    import os
-
     from builder.analysis.eval import part_name
-    from builder.analysis.judge_eval import evaluate_judge
+    from builder.analysis.judge_eval import evaluate_judge, save_judge_scores
     from builder.store import Run
 
     run = Run.open(run_dir)
@@ -102,10 +91,5 @@ def eval_judge(run_dir, iteration, pairs_src, limit, save, if_needed):
     acc = "n/a" if scores.accuracy is None else f"{scores.accuracy:.3f}"
     say(f"judge of M{iteration} on {scores.pairs} pairs from {source} (both orders): accuracy {acc}")
     if save:
-        path = run.root / "eval" / f"judge-M{iteration}-{part_name(source, 'pairs')}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")  # --if-needed trusts a file that exists
-        tmp.write_text(json.dumps(out, indent=2) + "\n")
-        os.replace(tmp, path)
-        say(f"written to {path}")
+        say(f"written to {save_judge_scores(run, iteration, out)}")
     click.echo(json.dumps(out))

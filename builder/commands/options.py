@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from builder.errors import NotImplementedYet
+
+def _inherit_run(ctx, param, value):
+    """--run given to a group (`psr init-data --run R import ...`) counts for its subcommands."""
+    parent = ctx.parent
+    while not value and parent is not None:
+        value = parent.params.get("run_dir")
+        parent = parent.parent
+    if not value:
+        raise click.MissingParameter(ctx=ctx, param=param)
+    return value
 
 
 def run_option(f):
     return click.option(
-        "--run", "run_dir", envvar="PSR_RUN", required=True, type=click.Path(file_okay=False),
-        help="Run directory (default: $PSR_RUN).", show_envvar=True,
+        "--run", "run_dir", envvar="PSR_RUN", callback=_inherit_run, type=click.Path(file_okay=False),
+        help="Run directory (required; default: $PSR_RUN).", show_envvar=True,
     )(f)
 
 
@@ -26,10 +33,6 @@ def force_option(f):
 
 def quiet_option(f):
     return click.option("--quiet", "-q", is_flag=True, help="No progress display (also off when stderr is not a terminal).")(f)
-
-
-def show_progress(quiet: bool) -> bool:
-    return not quiet and sys.stderr.isatty()
 
 
 def executor_options(f):
@@ -50,7 +53,3 @@ def report_removed(removed: list) -> None:
     if removed:
         say(f"--force: removed {len(removed)} file(s) of the sealed iteration: " + ", ".join(str(p) for p in removed[:5])
             + (" ..." if len(removed) > 5 else ""))
-
-
-def not_yet(command: str, issue: str):
-    raise NotImplementedYet(f"`psr {command}` is not yet implemented (lands with issue \"{issue}\")")

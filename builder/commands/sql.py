@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from builder.commands.options import run_option
-from builder.errors import InputError, PsrError
+from builder.errors import InputError
 
 
 @click.command()
@@ -26,6 +26,8 @@ def sql(query, run_dir, fmt, out, views):
     from builder.query import connect, view_statements
     from builder.store import Run
 
+    if out and fmt == "table":
+        raise click.UsageError("--out writes csv, json or parquet; add --format csv (or json, parquet)")
     run = Run.open(run_dir)
     if views:
         click.echo("\n".join(view_statements(run)))
@@ -62,7 +64,7 @@ def emit(table, fmt: str, out: str | None) -> None:
 
         _write("\n".join(json.dumps(r, default=str) for r in table.to_pylist()) + "\n", out)
     else:
-        _print_table(table, out)
+        _print_table(table)
 
 
 def _write(text: str, out: str | None) -> None:
@@ -73,12 +75,10 @@ def _write(text: str, out: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def _print_table(table, out: str | None) -> None:
+def _print_table(table) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    if out:
-        raise PsrError("--out is for csv, json or parquet; use --format csv")
     t = Table(*table.column_names, show_lines=False)
     for row in table.to_pylist():
         t.add_row(*("" if v is None else str(v) for v in row.values()))

@@ -1,9 +1,10 @@
 """Pick and build a generation engine by name: `load_engine("hf" | "vllm" | "openai", model_path, settings)`.
 
 Engine modules are imported only when chosen, so `import builder.engines` never pulls in torch or
-vLLM. `settings` is the run config's engine section: shared keys (dtype, device, max_batch_tokens)
-plus an optional sub-dict named after the engine (e.g. settings["vllm"] = {"tensor_parallel_size": 2})
-whose keys are merged in; other engines' sub-dicts and None values are dropped.
+vLLM. `settings` is the run config's engine section (`builder.config.Engine`), which every engine
+reads as a typed object: the defaults live in builder/config.py and nowhere else. A plain dict of
+the same shape (benches, tests: {"device": "cpu", "vllm": {...}}) is validated into one first, None
+values meaning "the default".
 """
 
 from __future__ import annotations
@@ -17,23 +18,26 @@ ENGINES = {
     "openai": "builder.engines.openai:OpenAIEngine",
 }
 
-__all__ = ["Completion", "Engine", "EngineInfo", "Request", "ENGINES", "load_engine", "flatten_settings", "check_requests"]
+__all__ = ["Completion", "Engine", "EngineInfo", "Request", "ENGINES", "load_engine", "engine_settings", "check_requests"]
 
 
-def flatten_settings(name: str, settings: dict | None) -> dict:
-    """Shared keys plus the engine's own sub-dict; None means "use the engine's default"."""
-    settings = dict(settings or {})
-    own = settings.pop(name, None) or {}
-    flat = {k: v for k, v in settings.items() if k != "name" and not isinstance(v, dict)}
-    flat.update(own)
-    return {k: v for k, v in flat.items() if v is not None}
+def engine_settings(name: str, settings=None):
+    """The typed engine section for engine `name`, from a config object or a dict of its shape."""
+    from pydantic import ValidationError
 
+    from builder.config import Engine as EngineSettings
 
-def check_settings(engine: str, settings: dict, known: set[str]) -> None:
-    """One-line error naming the unknown keys, so a typo in run.yaml is not silently ignored."""
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise InputError(f"engine {engine}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    if isinstance(settings, EngineSettings):
+        return settings if settings.name == name else settings.model_copy(update={"name": name})
+    data = {k: v for k, v in (settings or {}).items() if v is not None}
+    try:
+        return EngineSettings.model_validate({**data, "name": name})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise InputError(f"engine {name}: unknown setting '{key}'") from None
+        raise InputError(f"engine {name}: setting '{key}': {err['msg']}") from None
 
 
 def check_requests(requests: list[Request]) -> None:
@@ -45,10 +49,10 @@ def check_requests(requests: list[Request]) -> None:
             raise InputError(f"request {i}: empty stop string")
 
 
-def load_engine(name: str, model: str, settings: dict | None = None) -> Engine:
+def load_engine(name: str, model: str, settings=None) -> Engine:
     import importlib
 
     if name not in ENGINES:
         raise InputError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
     module, cls = ENGINES[name].split(":")
-    return getattr(importlib.import_module(module), cls)(str(model), flatten_settings(name, settings))
+    return getattr(importlib.import_module(module), cls)(str(model), engine_settings(name, settings))

@@ -10,15 +10,12 @@ Stop strings are matched in the generated text only (as vLLM does), never across
 
 from __future__ import annotations
 
-import hashlib
 from itertools import groupby
 
-from builder.engines import check_requests, check_settings
+from builder.engines import check_requests
 from builder.engines.base import Completion, EngineInfo, Request
 from builder.errors import need
 
-DEFAULT_MAX_BATCH_TOKENS = 65536
-KNOWN_SETTINGS = {"dtype", "device", "max_batch_tokens", "threads"}
 
 
 def _sampling_key(r: Request) -> tuple:
@@ -27,8 +24,9 @@ def _sampling_key(r: Request) -> tuple:
 
 def batch_seed(seeds: list[int]) -> int:
     """A torch seed derived from the request seeds of one sub-batch (stable across processes)."""
-    digest = hashlib.sha256(repr(list(seeds)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**63)
+    from builder.ids import seed_of_text
+
+    return seed_of_text(repr(list(seeds)))
 
 
 def plan_batches(requests: list[Request], prompt_lens: list[int], max_batch_tokens: int) -> list[list[int]]:
@@ -50,11 +48,6 @@ def plan_batches(requests: list[Request], prompt_lens: list[int], max_batch_toke
             current.append(i)
         batches.append(current)
     return batches
-
-
-def _given(settings: dict, key: str):
-    value = settings.get(key)
-    return None if value in (None, "auto") else value
 
 
 def _rows(r: Request) -> int:
@@ -84,18 +77,17 @@ class GeneratedStop:
 
 
 class HFEngine:
-    def __init__(self, model: str, settings: dict):
-        check_settings("hf", settings, KNOWN_SETTINGS)
+    def __init__(self, model: str, settings):
+        """`settings`: the run config's engine section (builder.config.Engine)."""
         torch = need("torch", None, "the hf engine")
         transformers = need("transformers", None, "the hf engine")
-        # "auto" (the run config's default) and an absent key both mean "the engine chooses"
-        device = _given(settings, "device") or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = _given(settings, "dtype") or ("float32" if device == "cpu" else "bfloat16")
-        self.max_batch_tokens = int(settings.get("max_batch_tokens", DEFAULT_MAX_BATCH_TOKENS))
-        if settings.get("threads"):
+        device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = settings.dtype if settings.dtype != "auto" else ("float32" if device == "cpu" else "bfloat16")
+        self.max_batch_tokens = settings.max_batch_tokens
+        if settings.threads:
             # Process-wide. On a busy small CPU, one thread is several times faster for tiny models:
             # intra-op threads wait on each other when the cores are shared (measured in bench/engine.py).
-            torch.set_num_threads(int(settings["threads"]))
+            torch.set_num_threads(settings.threads)
         self.device = device
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(model)
         self.tokenizer.padding_side = "left"

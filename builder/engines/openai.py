@@ -4,11 +4,17 @@
 search continues partial assistant turns). `chat` sends each prompt as ONE user message to
 /chat/completions, for teacher prompts whose chat template lives on the server. Settings
 (run.yaml engine.openai): base_url, model (served name; default the engine's model argument),
-api_key_env (name of the environment variable holding the key; unset or empty means no key),
-concurrency (threads), timeout (seconds per HTTP call), max_retries, backoff (first delay;
-doubles), server (auto | openai | vllm | transformers), chat (generate() goes through chat).
+api_key_env (name of the environment variable holding the key; unset or empty: the placeholder key
+EMPTY, which servers without authentication ignore),
+concurrency (threads), timeout (seconds per HTTP call), max_retries, server (auto | openai |
+vllm | transformers), chat (generate() goes through chat).
 
-Server differences handled here (measured, docs/ENVIRONMENT.md):
+Transport is the maintained `openai` client: it retries HTTP 408/409/429/5xx, connection errors
+and timeouts with exponential backoff (0.5 s doubling, at most 8 s, jittered), honours Retry-After,
+and applies the timeout to every call. What stays here is ours: the request bodies, the server
+differences below, one-line errors, and the usage counts (`retries` from the client's own count).
+
+Server differences handled here (measured against each server):
 - `n` ignored (transformers serve): missing choices are requested one by one with derived seeds.
 - the stop string is returned inside the text (transformers serve): text is cut client-side.
 - temperature alone does not sample (transformers serve): a `generation_config` JSON is sent.
@@ -16,53 +22,38 @@ Server differences handled here (measured, docs/ENVIRONMENT.md):
 - finish_reason "stop" means stop string or EOS: "stop" when a stop string was found in the text
   or named in vLLM's `stop_reason`, else "eos". A server that excludes the stop string and gives
   no `stop_reason` (hosted OpenAI) reports every stop as "eos".
-Retries: HTTP 429/5xx, connection errors and timeouts, with exponential backoff (Retry-After
-honoured); other HTTP errors fail at once. Token usage from each response's `usage` is summed.
+Token usage from each response's `usage` is summed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import random
-import socket
 import threading
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from builder.engines import check_settings
 from builder.engines.base import Completion, EngineInfo, Request
-from builder.errors import InputError, PsrError
+from builder.errors import PsrError, need
 
-KNOWN_SETTINGS = {
-    "base_url", "model", "api_key_env", "concurrency", "timeout", "max_retries", "backoff", "server", "chat",
-    # shared engine keys that mean nothing for a remote server
-    "dtype", "device", "max_batch_tokens",
-}
-SERVERS = ("auto", "openai", "vllm", "transformers")
-MAX_BACKOFF = 30.0
-RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# A server without authentication still gets a key: the client requires one (vLLM's convention).
+NO_KEY = "EMPTY"
 
 
 class OpenAIEngine:
-    def __init__(self, model: str, settings: dict):
-        check_settings("openai", settings, KNOWN_SETTINGS)
-        self.base_url = str(settings.get("base_url", "http://127.0.0.1:8000/v1")).rstrip("/")
-        self.model = str(settings.get("model") or model)
-        self.api_key_env = settings.get("api_key_env", "OPENAI_API_KEY")
-        self.concurrency = max(1, int(settings.get("concurrency", 8)))
-        self.timeout = float(settings.get("timeout", 600.0))
-        self.max_retries = max(0, int(settings.get("max_retries", 5)))
-        self.backoff = float(settings.get("backoff", 0.5))
-        self.server = settings.get("server", "auto")
-        if self.server not in SERVERS:
-            raise InputError(f"engine openai: server {self.server!r} is not one of {', '.join(SERVERS)}")
-        self.chat_mode = bool(settings.get("chat", False))
+    def __init__(self, model: str, settings):
+        """`settings`: the run config's engine section (builder.config.Engine); only its openai part applies."""
+        cfg = settings.openai
+        self.base_url = cfg.base_url.rstrip("/")
+        self.model = cfg.model or model
+        self.api_key_env = cfg.api_key_env
+        self.concurrency = cfg.concurrency
+        self.timeout = cfg.timeout
+        self.max_retries = cfg.max_retries
+        self.server = cfg.server
+        self.chat_mode = cfg.chat
         self.usage = {"requests": 0, "retries": 0, "prompt_tokens": 0, "completion_tokens": 0}
         self._lock = threading.Lock()
+        self.client = self._client()
         self.info = EngineInfo(
             name="openai", version="http", model=self.model,
             settings={"base_url": self.base_url, "concurrency": self.concurrency, "timeout": self.timeout,
@@ -95,7 +86,7 @@ class OpenAIEngine:
         k = len(got)
         while len(got) < r.n:
             # n ignored by the server: one more call with a seed derived from the request's
-            got += self._call(r, 1, derive_seed(r.seed, k), chat)[:1]
+            got += self._call(r, 1, extra_sample_seed(r.seed, k), chat)[:1]
             k += 1
         return got
 
@@ -134,54 +125,48 @@ class OpenAIEngine:
             body["generation_config"] = json.dumps(gen)
         return body
 
-    def _post(self, path: str, body: dict) -> dict:
-        return self._http("POST", path, body)
+    def _client(self):
+        openai = need("openai", "openai", "the openai engine")
+        key = os.environ.get(self.api_key_env or "", "") or NO_KEY
+        return openai.OpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=self.max_retries)
 
-    def _http(self, method: str, path: str, body: dict | None) -> dict:
-        """One JSON call with retries on 429/5xx, connection errors and timeouts."""
+    def _post(self, path: str, body: dict) -> dict:
+        api = self.client.chat.completions if path == "/chat/completions" else self.client.completions
+        known = {k: body[k] for k in body if k != "generation_config"}
+        extra = {"generation_config": body["generation_config"]} if "generation_config" in body else None
+        return self._http("POST", path, lambda: api.with_raw_response.create(**known, extra_body=extra))
+
+    def _http(self, method: str, path: str, send) -> dict:
+        """One call through the client (which retries); the server's JSON as is, or a one-line PsrError."""
+        import openai
+
         url = self.base_url + path
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                with self._lock:
-                    self.usage["retries"] += 1
-            with self._lock:
-                self.usage["requests"] += 1
+        try:
+            raw = send()
+        except openai.APIStatusError as exc:
+            if not retried(exc.status_code):
+                self._count(0)
+                raise PsrError(f"{method} {url}: HTTP {exc.status_code}: {error_detail(exc)}") from None
+            last = f"HTTP {exc.status_code}: {error_detail(exc)}"
+        except openai.APITimeoutError:
+            last = "timed out"
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            last = f"{type(cause).__name__}: {cause}".strip(": ")
+        else:
+            self._count(raw.retries_taken)
             try:
-                return self._once(method, url, body)
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                if exc.code not in RETRY_STATUS:
-                    raise PsrError(f"{method} {url}: HTTP {exc.code}: {detail}") from None
-                last, wait = f"HTTP {exc.code}: {detail}", _retry_after(exc)
-            except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as exc:
-                reason = getattr(exc, "reason", exc)
-                last, wait = f"{type(reason).__name__}: {reason}".strip(": "), None
-            if attempt < self.max_retries:
-                time.sleep(wait if wait is not None else self._delay(attempt))
+                return json.loads(raw.text)
+            except json.JSONDecodeError:
+                raise PsrError(f"{method} {url}: response is not JSON ({raw.text[:120]!r})") from None
+        self._count(self.max_retries)
         raise PsrError(f"{method} {url}: failed after {self.max_retries + 1} attempt(s); last error {last} "
                        f"(timeout {self.timeout:g}s; check the server or raise engine.openai.timeout/max_retries)")
 
-    def _once(self, method: str, url: str, body: dict | None) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method, headers=self._headers())
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-            raw = resp.read()
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            raise PsrError(f"{method} {url}: response is not JSON ({raw[:120]!r})") from None
-
-    def _headers(self) -> dict:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.api_key_env or "", "")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
-
-    def _delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter (so parallel threads do not retry in lockstep)."""
-        return min(MAX_BACKOFF, self.backoff * 2**attempt) * (0.75 + 0.5 * random.random())
+    def _count(self, retries: int) -> None:
+        with self._lock:
+            self.usage["requests"] += 1 + retries
+            self.usage["retries"] += retries
 
     def _workers(self) -> int:
         """transformers serve generates one request at a time and seeds torch globally per request:
@@ -192,7 +177,7 @@ class OpenAIEngine:
         """server=auto: ask GET /models once; transformers serve and vLLM mark their model entries."""
         if self.server != "auto":
             return
-        self.server = server_kind(self._http("GET", "/models", None))
+        self.server = server_kind(self._http("GET", "/models", self.client.models.with_raw_response.list))
         self.info.settings["server"] = self.server
 
 
@@ -206,10 +191,11 @@ def server_kind(models: dict) -> str:
     return "openai"
 
 
-def derive_seed(seed: int, k: int) -> int:
+def extra_sample_seed(seed: int, k: int) -> int:
     """Seed of the k-th extra sample of a request (stable across processes)."""
-    digest = hashlib.sha256(f"{seed}:{k}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31)
+    from builder.ids import seed_of_text
+
+    return seed_of_text(f"{seed}:{k}", bits=31)  # 31 bits: servers pass it to 32-bit signed seeds
 
 
 def to_completion(choice: dict, stop: tuple[str, ...], n_tokens: int, chat: bool) -> Completion:
@@ -231,22 +217,17 @@ def cut_at_stop(text: str, stop) -> str:
     return text[:cut]
 
 
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        raw = exc.read().decode("utf-8", "replace")
-    except Exception:  # noqa: BLE001 - the body is a courtesy; the status code is the error
-        raw = ""
-    try:
-        data = json.loads(raw)
-        raw = data.get("detail") or data.get("error") or data.get("message") or raw
-    except (json.JSONDecodeError, AttributeError):
-        pass
-    return " ".join(str(raw).split())[:300] or exc.reason
+def retried(status: int) -> bool:
+    """The statuses the openai client retries (so a failure with one of them came after every retry)."""
+    return status in (408, 409, 429) or status >= 500
 
 
-def _retry_after(exc: urllib.error.HTTPError) -> float | None:
-    value = exc.headers.get("Retry-After") if exc.headers else None
-    try:
-        return min(MAX_BACKOFF, max(0.0, float(value))) if value is not None else None
-    except ValueError:
-        return None
+def error_detail(exc) -> str:
+    """The server's own words: FastAPI's `detail`, OpenAI's `error.message`, or the body as text."""
+    body = exc.body
+    if isinstance(body, dict):
+        body = body.get("detail") or body.get("error") or body.get("message") or body
+        if isinstance(body, dict):
+            body = body.get("message") or body
+    text = body if isinstance(body, str) else json.dumps(body) if body is not None else exc.response.text
+    return " ".join(str(text).split())[:300] or exc.message

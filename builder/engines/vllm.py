@@ -9,28 +9,22 @@ different requests seeds at least n apart when two requests may share a prompt.
 
 from __future__ import annotations
 
-from builder.engines import check_requests, check_settings
+from builder.engines import check_requests
 from builder.engines.base import Completion, EngineInfo, Request
 from builder.errors import need
 
-DEFAULTS = {
-    "tensor_parallel_size": 1,
-    "enable_prefix_caching": True,
-    "gpu_memory_utilization": 0.9,
-    "max_model_len": None,
-    "seed": 0,
-    "dtype": "auto",
-}
-# Shared engine settings that mean nothing to vLLM (it places and batches by itself).
-IGNORED = {"device", "max_batch_tokens"}
+# The LLM's own seed; every request carries its own sampling seed, so this one only fixes
+# anything vLLM samples outside a request. The shared device/max_batch_tokens settings mean
+# nothing to vLLM (it places and batches by itself).
+LLM_SEED = 0
 
 
 class VLLMEngine:
-    def __init__(self, model: str, settings: dict):
-        check_settings("vllm", settings, set(DEFAULTS) | IGNORED)
+    def __init__(self, model: str, settings):
+        """`settings`: the run config's engine section (builder.config.Engine); its vllm part are LLM arguments."""
         vllm = need("vllm", "vllm", "the vllm engine")
         self._sampling_params = vllm.SamplingParams
-        llm_args = {**DEFAULTS, **{k: v for k, v in settings.items() if k in DEFAULTS}}
+        llm_args = {**settings.vllm.model_dump(), "seed": LLM_SEED, "dtype": settings.dtype}
         self.llm = vllm.LLM(model=model, **llm_args)
         self.info = EngineInfo(name="vllm", version=getattr(vllm, "__version__", "unknown"), model=model,
                                settings=llm_args)

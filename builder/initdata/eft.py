@@ -183,8 +183,9 @@ def eft_problems(run, source: str, split: str, fields: dict, limit: int | None) 
     from builder.problems import load_rows, problem_id, task_rows
 
     if source.startswith("task:"):
-        # a seed no `psr problems add` uses (those are seed * 1000 + iteration)
-        rows = task_rows(run, source[5:], split, limit or 64, run.config.seed * 1000 + 999)
+        from builder.ids import EFT_DRAW_SLOT, draw_seed
+
+        rows = task_rows(run, source[5:], split, limit or 64, draw_seed(run.config.seed, EFT_DRAW_SLOT))
     else:
         rows = load_rows(source, split, fields)
     out, seen, dropped = [], set(), {"duplicates": 0, "without_answer": 0}

@@ -15,12 +15,12 @@ both summaries exist.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 from builder.errors import PsrError, SealedError
+from builder.ids import ids_digest
 from builder.store import Run, atomic, is_sealed, part_paths, seal
 from builder.store.jobs import ChunkJob
 
@@ -44,7 +44,7 @@ def part_name(kind: str, c: int) -> str:
 
 
 def ids_sha256(ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+    return ids_digest(ids)
 
 
 write_json, write_jsonl = atomic.write_json, atomic.write_jsonl

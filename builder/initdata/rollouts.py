@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from builder.engines.base import Request
-from builder.search.judging import derive_seed
+from builder.ids import derive_seed
 from builder.steps import extract_boxed
 
 

@@ -8,11 +8,10 @@ and a held-out test split (the judge benchmark). Iteration 0 is sealed when both
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
+from builder.ids import content_id
 from builder.store import Run, is_sealed, part_paths, seal, write_table
 from builder.store.lineage import base_lineage, sha256_file
 
@@ -21,7 +20,7 @@ EFT_FIELDS = ("problem", "prefix", "step_a", "step_b", "label", "judgment")
 
 
 def example_id(row: dict, fields) -> str:
-    return hashlib.sha256(json.dumps([row.get(f) for f in fields], ensure_ascii=False).encode()).hexdigest()[:16]
+    return content_id([row.get(f) for f in fields])
 
 
 def ift_rows(examples: list[dict], split: str, source: str) -> list[dict]:
@@ -56,11 +55,14 @@ def write_from_task(run: Run) -> dict:
 
 
 def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
-    """Write and seal iteration 0 from the user's IFT and EFT files (Parquet, JSON Lines or CSV)."""
+    """Write and seal iteration 0 from the user's IFT and EFT files (Parquet, JSON Lines, JSON or CSV).
+
+    Both files are read and checked in full before anything of the run is touched.
+    """
     if is_sealed(run, 0):
         return {}
-    ift = [_ift_row(r, ift_file, i) for i, r in enumerate(read_rows(ift_file))]
-    eft = [_eft_row(r, eft_file, i) for i, r in enumerate(read_rows(eft_file))]
+    ift = [_ift_row(r, ift_file, i) for i, r in enumerate(_read(ift_file, ("problem", "solution")))]
+    eft = [_eft_row(r, eft_file, i) for i, r in enumerate(_read(eft_file, EFT_FIELDS))]
     _clear_own(run, "import")
     write_table(run, "ift", 0, "import", ift)
     write_table(run, "eft", 0, "import", eft)
@@ -84,34 +86,25 @@ def _clear_own(run: Run, name: str) -> None:
         p.unlink()
 
 
-def read_rows(path: Path) -> list[dict]:
-    import pyarrow.csv as pcsv
-    import pyarrow.json as pjson
-    import pyarrow.parquet as pq
+def _read(path: Path, required) -> list[dict]:
+    """The user's file, strictly parsed, whose header (or first row) has every required column."""
+    from builder.inputs import read_file_rows, require_columns
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    readers = {".parquet": pq.read_table, ".jsonl": pjson.read_json, ".json": pjson.read_json, ".csv": pcsv.read_csv}
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
-        raise InputError(f"{path}: unsupported file type (use .parquet, .jsonl or .csv)")
-    try:
-        return reader(path).to_pylist()
-    except Exception as exc:  # noqa: BLE001 - any parse failure is bad input
-        raise InputError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from None
+    rows = read_file_rows(path)
+    require_columns(rows, required, str(path), f" (required: {', '.join(required)})")
+    return rows
 
 
 def _require(row: dict, fields, path: Path, i: int) -> None:
     for f in fields:
         if not isinstance(row.get(f), str) or (f != "prefix" and not row[f].strip()):
-            raise InputError(f"{path}, row {i}: column '{f}' missing or empty (required: {', '.join(fields)})")
+            raise InputError(f"{path}: row {i}: column '{f}' missing or empty (required: {', '.join(fields)})")
 
 
 def _split(row: dict, path: Path, i: int, allowed) -> str:
     split = row.get("split") or "train"
     if split not in allowed:
-        raise InputError(f"{path}, row {i}: split '{split}' (use {' or '.join(allowed)})")
+        raise InputError(f"{path}: row {i}: split '{split}' (use {' or '.join(allowed)})")
     return split
 
 
@@ -130,7 +123,7 @@ def _ift_row(row: dict, path: Path, i: int) -> dict:
 def _eft_row(row: dict, path: Path, i: int) -> dict:
     _require(row, EFT_FIELDS, path, i)
     if row["label"] not in ("A", "B"):
-        raise InputError(f"{path}, row {i}: column 'label' must be 'A' or 'B', got {row['label']!r}")
+        raise InputError(f"{path}: row {i}: column 'label' must be 'A' or 'B', got {row['label']!r}")
     return eft_rows([row], _split(row, path, i, ("train", "test")), str(row.get("source") or path.name))[0]
 
 

@@ -51,19 +51,13 @@ def parse_engine_spec(text: str) -> EngineSpec:
     return EngineSpec(name, rest)
 
 
-def engine_settings(spec: EngineSpec, engine_cfg) -> dict:
-    """Settings for load_engine from run.yaml's engine section, the spec's URL and model winning."""
-    base = {"dtype": engine_cfg.dtype, "device": engine_cfg.device, "max_batch_tokens": engine_cfg.max_batch_tokens}
-    # "auto" means "let the engine choose", which engines express as an absent key
-    settings = {k: v for k, v in base.items() if v != "auto"}
-    if spec.name == "vllm":
-        settings.update(engine_cfg.vllm.model_dump())
+def engine_settings(spec: EngineSpec, engine_cfg):
+    """run.yaml's engine section for the spec's engine, the spec's URL and served model winning."""
+    update = {"name": spec.name}
     if spec.name == "openai":
-        settings.update(engine_cfg.openai.model_dump())
-        settings["model"] = spec.model
-        if spec.base_url:
-            settings["base_url"] = spec.base_url
-    return settings
+        served = {"model": spec.model, **({"base_url": spec.base_url} if spec.base_url else {})}
+        update["openai"] = engine_cfg.openai.model_copy(update=served)
+    return engine_cfg.model_copy(update=update)
 
 
 def open_engine(spec: EngineSpec, engine_cfg):

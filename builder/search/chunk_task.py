@@ -44,7 +44,7 @@ class GenerateTask:
 
         run = Run.open(self.root)
         model = run.require_model(self.iteration)
-        engine = self.engine or load_engine(run.config.engine.name, model, run.config.engine.settings())
+        engine = self.engine or load_engine(run.config.engine.name, model, run.config.engine)
         return Worker(run, model, engine, ChatRenderer(model), Templates.from_config(run.config.prompts),
                       make_checker(run, list(self.problems.values())))
 

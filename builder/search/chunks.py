@@ -15,12 +15,12 @@ works on the same chunks.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
+from builder.ids import ids_digest
 from builder.store.jobs import ChunkJob
 
 TABLES = ("trees", "nodes", "judgments")
@@ -47,7 +47,7 @@ class Plan:
 
     @property
     def ids_sha256(self) -> str:
-        return hashlib.sha256("\n".join(self.problem_ids).encode()).hexdigest()
+        return ids_digest(self.problem_ids)
 
     def to_json(self) -> dict:
         return {"limit": self.limit, "chunk_size": self.chunk_size, "n_chunks": self.n_chunks,

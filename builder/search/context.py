@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from builder.engines.base import Completion, Request
+from builder.ids import derive_seed
 from builder.search import judging, schedules
 from builder.search.state import Judgment, Node, SampledRound, Tree
 
@@ -74,7 +75,7 @@ class SearchContext:
         return Request(
             prompt=prompt, n=self.cfg.n_samples, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
             max_tokens=self.cfg.max_step_tokens, stop=(self.templates.step_stop,),
-            seed=judging.derive_seed(self.seed, tree.tree_id, round_, "gen"),
+            seed=derive_seed(self.seed, tree.tree_id, round_, "gen"),
         )
 
     def add_candidates(self, tree: Tree, parent: Node, round_: int, completions: list[Completion]) -> list[Node]:
@@ -117,7 +118,7 @@ class SearchContext:
                 prompt=self.renderer.judge_prompt(self.templates.judge, tree.problem, prefix,
                                                   cands[a].text, cands[b].text),
                 n=1, temperature=self.cfg.judge_temperature, top_p=1.0, max_tokens=self.cfg.judge_max_tokens,
-                stop=(), seed=judging.derive_seed(self.seed, tree.tree_id, round_, "judge", k0 + k),
+                stop=(), seed=derive_seed(self.seed, tree.tree_id, round_, "judge", k0 + k),
             )
             for k, (a, b, _) in enumerate(tree.stage_calls)
         ]

@@ -17,7 +17,7 @@ unparseable") is the rollback trigger of the tournament.
 
 from __future__ import annotations
 
-import hashlib
+from builder.ids import derive_seed
 
 
 def plan_pairs(width: int, orders: str = "both", flip=None) -> list[tuple[int, int, bool]]:
@@ -92,9 +92,3 @@ def best_worst(scored: list[tuple[int, float | None]]) -> tuple[int, int] | None
     best = max(valid, key=lambda p: (p[1], -p[0]))
     worst = min(valid, key=lambda p: (p[1], p[0]))
     return None if best[1] == worst[1] else (best[0], worst[0])
-
-
-def derive_seed(*parts) -> int:
-    """A request seed from named parts (run seed, tree id, round, kind, k): stable across processes."""
-    digest = hashlib.sha256(repr(parts).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**63)

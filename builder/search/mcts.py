@@ -42,7 +42,7 @@ import math
 from collections import Counter
 
 from builder.engines.base import Request
-from builder.search import judging
+from builder.ids import derive_seed
 from builder.search.context import SearchContext
 from builder.search.state import FINISHED, MAX_STEPS, Node, Tree
 
@@ -125,7 +125,7 @@ def plan_rollouts(ctx: SearchContext, tree: Tree, round_: int) -> list[Request]:
         out.append(Request(
             prompt=prompt, n=k, temperature=ctx.cfg.temperature, top_p=ctx.cfg.top_p,
             max_tokens=ctx.cfg.max_step_tokens * max(1, ctx.cfg.max_steps - c.depth), stop=(),
-            seed=judging.derive_seed(ctx.seed, tree.tree_id, round_, "rollout", c.candidate_index),
+            seed=derive_seed(ctx.seed, tree.tree_id, round_, "rollout", c.candidate_index),
         ))
     return out
 

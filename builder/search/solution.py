@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 from builder.engines.base import Request
+from builder.ids import derive_seed
 from builder.search import judging
 from builder.search.context import SearchContext
 from builder.search.state import FINISHED, MAX_STEPS, Judgment, Node, SampledRound, Tree
@@ -62,7 +63,7 @@ def plan_generation(ctx: SearchContext, tree: Tree, round_: int):
     return Request(
         prompt=prompt, n=ctx.cfg.width, temperature=ctx.cfg.temperature, top_p=ctx.cfg.top_p,
         max_tokens=ctx.cfg.max_steps * ctx.cfg.max_step_tokens, stop=(solution_stop(ctx.cfg.max_steps),),
-        seed=judging.derive_seed(ctx.seed, tree.tree_id, round_, "solution"),
+        seed=derive_seed(ctx.seed, tree.tree_id, round_, "solution"),
     )
 
 
@@ -93,7 +94,7 @@ def plan_judging(ctx: SearchContext, tree: Tree, round_: int):
         Request(
             prompt=ctx.renderer.score_prompt(ctx.templates.judge, tree.problem, node.text), n=1,
             temperature=ctx.cfg.judge_temperature, top_p=1.0, max_tokens=ctx.cfg.judge_max_tokens, stop=(),
-            seed=judging.derive_seed(ctx.seed, tree.tree_id, round_, "score", node.candidate_index, s),
+            seed=derive_seed(ctx.seed, tree.tree_id, round_, "score", node.candidate_index, s),
         )
         for node in tree.pending for s in range(k)
     ]

@@ -6,7 +6,6 @@ steps), and builds the iteration-0 IFT (solutions) and EFT (step judgments) exam
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
 
@@ -45,7 +44,9 @@ def hash_split(text: str, test_share: float, validation_share: float = 0.0) -> s
     keeps every train problem where it was, so models trained before validation existed have
     never seen a validation or test problem.
     """
-    bucket = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") / 2**32
+    from builder.ids import unit_fraction
+
+    bucket = unit_fraction(text)
     if bucket >= test_share:
         return "train"
     return "validation" if bucket >= test_share - validation_share else "test"

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from builder.errors import InputError, need
+from builder.ids import draw_seed
 from builder.steps import split_steps
 from builder.tasks.base import check_shares, check_split, hash_split, split_share
 from builder.tasks.grading import answers_match
@@ -46,7 +47,7 @@ class ReasoningGymTask:
         out, seen, chunk = [], set(), 0
         size = max(16, int(n / split_share(split, self.test_share, self.validation_share) * 1.2))
         while len(out) < n and chunk < 50:
-            dataset = self._create(size, seed * 1000 + chunk)
+            dataset = self._create(size, draw_seed(seed, chunk))
             self._dataset = self._dataset or dataset
             for entry in dataset:
                 q = entry["question"]

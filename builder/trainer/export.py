@@ -18,13 +18,13 @@ different one is refused unless forced (Axolotl caches prepared data by config, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import PsrError
+from builder.ids import rows_digest
 from builder.store import Run, atomic, is_sealed, load_manifest, read_table
 
 HASH_KEY = b"psr_export_sha256"
@@ -57,7 +57,7 @@ def export_iteration(run: Run, iteration: int, force: bool = False) -> ExportRes
         what = "no IFT/EFT train rows" if iteration == 0 else "no step pairs to train on"
         raise PsrError(f"iteration {iteration}: {what} ({_dropped_text(dropped)}); nothing to export, "
                        f"so M{iteration + 1} cannot be trained from it")
-    digest = content_sha256(rows)
+    digest = rows_digest(rows)
     path = export_path(run, iteration)
     old = existing_sha256(path)
     if old == digest:
@@ -180,14 +180,6 @@ def _renderer(model: str, iteration: int):
         return ChatRenderer(model)
     except (OSError, ValueError) as exc:
         raise PsrError(f"cannot load the tokenizer of M{iteration} ({model}): {str(exc).splitlines()[0]}") from None
-
-
-def content_sha256(rows: list[dict]) -> str:
-    h = hashlib.sha256()
-    for row in rows:
-        h.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
-        h.update(b"\n")
-    return h.hexdigest()
 
 
 def existing_sha256(path: Path) -> str | None:
