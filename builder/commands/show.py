@@ -35,6 +35,7 @@ def show(run_dir, iteration, problem_id, tree_id, worst, html_file, width):
     from builder.errors import InputError
     from builder.query import connect
     from builder.store import Run
+    from builder.store.atomic import write_text
 
     if sum(x is not None for x in (problem_id, tree_id, worst)) != 1:
         raise InputError("psr show: give exactly one of --problem ID, --tree ID, --worst K")
@@ -48,15 +49,7 @@ def show(run_dir, iteration, problem_id, tree_id, worst, html_file, width):
         return
     console = render(views, width)
     if html_file:
-        _write_atomic(Path(html_file), console.export_html(inline_styles=True, clear=False))
+        write_text(Path(html_file), console.export_html(inline_styles=True, clear=False))
         say(f"written to {html_file}")
     click.echo(console.export_text(styles=sys.stdout.isatty()), nl=False)
 
-
-def _write_atomic(path, text: str) -> None:
-    """Temp file + rename: a failed write never leaves half a page."""
-    import os
-
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
