@@ -64,3 +64,19 @@ def test_train_without_base_model_names_previous_iteration(tmp_path, tiny_model_
     assert invoke("config", "--run", run.root, "--iter", 2, "--no-validate").exit_code == 0
     res = invoke("train", "--run", run.root, "--iter", 2)
     assert res.exit_code == 1 and f"psr train --run {run.root} --iter 1" in res.output, res.output
+
+
+def test_the_trainer_sees_the_builder_package_and_nothing_installed_beside_it():
+    """PYTHONPATH for Axolotl holds one folder whose only entry is the builder package: in a
+    non-editable install builder's parent is this venv's site-packages, whose transformers/TRL must
+    not shadow the trainer venv's."""
+    import os
+    from pathlib import Path
+
+    import builder
+    from builder.trainer.env import TrainerEnv, process_env
+
+    env = process_env(TrainerEnv(Path("/nonexistent-venv")), offline=True)
+    first = Path(env["PYTHONPATH"].split(os.pathsep)[0])
+    assert [p.name for p in first.iterdir()] == ["builder"]
+    assert (first / "builder").resolve() == Path(builder.__file__).resolve().parent

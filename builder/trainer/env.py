@@ -12,7 +12,8 @@ from pathlib import Path
 
 from builder.errors import PsrError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the installed (or source) builder package
+REPO_ROOT = PACKAGE_DIR.parent  # a source checkout's root, where `make trainer` puts .venv-axolotl
 
 # Axolotl phones home by default; W&B would try the network.
 QUIET_ENV = {"AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "WANDB_MODE": "disabled"}
@@ -59,15 +60,36 @@ def require_env(env: str) -> TrainerEnv:
     return found
 
 
+def package_only_path() -> Path:
+    """A folder whose one entry is a link to the builder package, for the trainer's PYTHONPATH.
+
+    The config's trainer_cls lives in builder.trainer.eos_dpo, so Axolotl must import builder; but
+    the folder holding builder is, in a non-editable install, this venv's site-packages, whose
+    transformers/TRL would shadow the trainer venv's own pins."""
+    import tempfile
+
+    from builder.ids import content_id
+
+    folder = Path(tempfile.gettempdir()) / f"psr-builder-path-{content_id(str(PACKAGE_DIR), 12)}"
+    link = folder / "builder"
+    if not link.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            link.symlink_to(PACKAGE_DIR, target_is_directory=True)
+        except FileExistsError:  # another process made it first
+            pass
+    return folder
+
+
 def process_env(trainer: TrainerEnv, offline: bool) -> dict[str, str]:
-    """Our environment plus: the venv's bin/ first on PATH (axolotl execs `accelerate`), the repo on
-    PYTHONPATH (the config's trainer_cls lives in builder.trainer.eos_dpo), telemetry off, and the
-    Hub offline when the model is local."""
+    """Our environment plus: the venv's bin/ first on PATH (axolotl execs `accelerate`), the builder
+    package alone on PYTHONPATH (see package_only_path), telemetry off, and the Hub offline when the
+    model is local."""
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
     env["VIRTUAL_ENV"] = str(trainer.root)
     env["PATH"] = os.pathsep.join([str(trainer.bin), env.get("PATH", "")])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(package_only_path()), env.get("PYTHONPATH", "")] if p)
     env.update(QUIET_ENV)
     if offline:
         env.update(OFFLINE_ENV)
