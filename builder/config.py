@@ -118,6 +118,13 @@ class Search(Section):
     judge_temperature: float = 0.0
     judge_max_tokens: int = 512
     judge_samples: int = Field(1, ge=1, description="solution strategy: scoring calls per solution, averaged (Yuan et al. 2024 used 3).")
+    verdict: Literal["parse", "forced", "logprob"] = Field(
+        "parse", description="parse: the last [[A]]/[[B]] of the judge's output; forced: parse, and an output "
+        "without one is continued with the template's verdict prefix and decided by the two verdict tokens' "
+        "probabilities; logprob: no generation, one forward pass on the prompt plus the prefix (builder/verdicts.py).")
+    score: Literal["wins", "probability"] = Field(
+        "wins", description="Tournament score of a candidate: judgments won, or the summed probability of "
+        "winning (p_a as A, 1 - p_a as B; a parsed verdict counts 1 or 0).")
     max_rollbacks: int = Field(3, ge=0)
     rollback_scope: Literal["step", "tree"] = Field("step", description="max_rollbacks counts per step (depth) or per tree.")
     on_rollbacks_spent: Literal["accept", "abandon"] = Field(

@@ -4,11 +4,24 @@ Templates are text files (builder/templates/<name>.txt or any path). Placeholder
 are filled in one pass by name, never with str.format: problems and steps are full of LaTeX braces.
 The user-message helpers need no tokenizer, so data builders (IFT/EFT export) render exactly the
 text that `ChatRenderer` wraps in the chat template at search time.
+
+A judge template may open with a header block that declares how its verdict is written, for the
+verdict modes that read probabilities instead of parsing text (builder/verdicts.py):
+
+    ---
+    verdict_prefix: "\n\n[["
+    verdicts: [A, B]
+    ---
+    <the template text, verbatim>
+
+`verdict_prefix` is the text right before the verdict string ("[[" of "[[A]]"); `verdicts` are the
+strings for "A is better" and "B is better". The header is never part of the rendered prompt.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import InputError
@@ -22,8 +35,15 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in TEMPLATE_DIR.glob("*.txt"))
 
 
-def load_template(name_or_path: str) -> str:
-    """Template text by name (file stem in builder/templates/) or by path; trailing newlines dropped."""
+@dataclass(slots=True, frozen=True)
+class VerdictSpec:
+    """How a judge template's verdict is written: `prefix` then one of `verdicts` ("A" side, "B" side)."""
+    template: str
+    prefix: str
+    verdicts: tuple[str, str]
+
+
+def template_path(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if not path.is_file():
         path = TEMPLATE_DIR / f"{name_or_path}.txt"
@@ -31,7 +51,44 @@ def load_template(name_or_path: str) -> str:
         raise InputError(
             f"prompt template {name_or_path!r} not found: give a file path or one of {', '.join(template_names())}"
         )
-    return path.read_text(encoding="utf-8").rstrip("\n")
+    return path
+
+
+def split_header(text: str) -> tuple[str, str]:
+    """(header block without its --- lines, template text); an empty header when there is none."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 3)
+        if end != -1:
+            return text[4:end], text[end + 5:]
+    return "", text
+
+
+def load_template(name_or_path: str) -> str:
+    """Template text by name (file stem in builder/templates/) or by path; header and trailing newlines dropped."""
+    return split_header(template_path(name_or_path).read_text(encoding="utf-8"))[1].rstrip("\n")
+
+
+def load_verdict_spec(name_or_path: str) -> VerdictSpec | None:
+    """The verdict declaration of a judge template's header, or None when it declares none."""
+    import yaml
+
+    header = split_header(template_path(name_or_path).read_text(encoding="utf-8"))[0]
+    try:
+        data = yaml.safe_load(header) if header else {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"prompt template {name_or_path!r}: header is not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = data or {}
+    unknown = sorted(set(data) - {"verdict_prefix", "verdicts"})
+    verdicts = data.get("verdicts", ["A", "B"])
+    if unknown or not isinstance(verdicts, list) or len(verdicts) != 2 or not all(isinstance(v, str) and v for v in verdicts):
+        raise InputError(f"prompt template {name_or_path!r}: header takes verdict_prefix (text) and verdicts "
+                         f"(two strings); got {data}")
+    prefix = data.get("verdict_prefix")
+    if prefix is None:
+        return None
+    if not isinstance(prefix, str) or not prefix.strip():
+        raise InputError(f"prompt template {name_or_path!r}: verdict_prefix must be non-empty text")
+    return VerdictSpec(str(name_or_path), prefix, (verdicts[0], verdicts[1]))
 
 
 def fill(template: str, **values: str) -> str:

@@ -67,6 +67,7 @@ def judgment_rows(tree: str, spec) -> list[dict]:
         na, nb = f"{tree}/{a}", f"{tree}/{b}"
         out.append({"judgment_id": f"{tree}/j{i}", "tree_id": tree, "parent_id": f"{tree}/{parent}", "round": rnd,
                     "node_a": na, "node_b": nb, "swapped": swapped, "verdict": verdict,
+                    "verdict_source": "parsed" if verdict else None, "p_a": None,
                     "winner": {"A": na, "B": nb}.get(verdict),
                     "raw": f"... [[{verdict}]]" if verdict else "no verdict", "n_tokens": 5, "score": None,
                     "stage": None})  # rows as an older version wrote them: no judge schedule recorded

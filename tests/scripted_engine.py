@@ -3,7 +3,9 @@
 It answers generation requests (those with a stop string) with n scripted candidate steps, judge
 requests (no stop string) with a scripted verdict text and, when given a `rollout` script, MCTS
 rollout requests (no stop string, a prompt without the judge's "A: "/"B: " lines) with n scripted
-continuations; it records every call and is fully deterministic. End-to-end tests use the real tiny model with the hf engine instead.
+continuations; `score_next` (forced/logprob verdicts) answers with scripted log-probabilities and
+records its prompts in `score_calls`. It records every call and is fully deterministic.
+End-to-end tests use the real tiny model with the hf engine instead.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ def hashed(request: Request) -> str:
     return ["[[A]]", "[[B]]", "no verdict"][h]
 
 
-class ScriptedEngine:
-    """Stand-in engine: `step(request, i) -> (text, finish_reason)`, `judge(request) -> text`."""
+def score_lower(prompt: str) -> tuple[float, float]:
+    """Log-probabilities of (A, B) that favour the lower candidate index, like `prefer_lower`."""
+    verdict = prefer_lower(Request(prompt))
+    return (-0.2, -1.8) if verdict.endswith("[[A]]") else (-1.8, -0.2)
 
-    def __init__(self, step=candidate_step, judge=prefer_lower, rollout=None):
-        self.step, self.judge, self.rollout = step, judge, rollout
+
+class ScriptedEngine:
+    """Stand-in engine: `step(request, i) -> (text, finish_reason)`, `judge(request) -> text`,
+    `score(prompt) -> (log P(A), log P(B))`."""
+
+    def __init__(self, step=candidate_step, judge=prefer_lower, rollout=None, score=score_lower):
+        self.step, self.judge, self.rollout, self.score = step, judge, rollout, score
         self.calls: list[list[Request]] = []
+        self.score_calls: list[list[str]] = []
         self.gen_calls = 0  # calls that carried generation requests (= tournament rounds so far)
         self.info = EngineInfo("scripted", "0", "scripted", {})
 
@@ -62,6 +72,10 @@ class ScriptedEngine:
             else:
                 out.append([self._completion(self.judge(r), "eos")])
         return out
+
+    def score_next(self, prompts: list[str], tokens) -> list[tuple[float, float]]:
+        self.score_calls.append(list(prompts))
+        return [self.score(p) for p in prompts]
 
     @staticmethod
     def _completion(text: str, reason: str) -> Completion:

@@ -273,3 +273,19 @@ def _proxy_429_once(upstream: str):
     stand_in = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{stand_in.server_address[1]}/v1", seen, stand_in
+
+
+def test_text_pair_logprobs_reads_top_logprobs_by_token_text():
+    from builder.engines.openai import text_pair_logprobs
+
+    assert text_pair_logprobs({"A": -0.2, "B": -1.9, " A": -3.0}, ("A", "B")) == (-0.2, -1.9)
+    assert text_pair_logprobs({"B": -0.1, "x": -5.0}, ("A", "B")) == (-5.0, -0.1)  # missing: the lowest listed
+
+
+@slow
+def test_server_without_logprobs_is_an_input_error_naming_the_setting(server, tiny_model_dir):
+    from builder.engines import TokenPair
+
+    e = engine(server, tiny_model_dir)
+    with pytest.raises(InputError, match=r"returns no logprobs on /completions; search.verdict"):
+        e.check_scoring(TokenPair((35, 36), ("A", "B")))

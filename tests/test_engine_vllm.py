@@ -177,3 +177,31 @@ def test_vllm_smoke_script_runs_end_to_end_on_the_standin(tmp_path, tiny_model_d
     assert "steps: 4 prompts x 3 samples" in result.stdout
     assert "verdicts ['B', 'B', 'B', 'B', 'B', 'B', 'B', 'B'] (0 unparseable)" in result.stdout
     assert result.stdout.rstrip().endswith("OK")
+
+
+@dataclass
+class FakeLogprob:  # vllm.sequence.Logprob
+    logprob: float
+    rank: int | None = None
+    decoded_token: str | None = None
+
+
+def test_score_next_restricts_one_greedy_token_to_the_pair_and_reads_both_logprobs(fake_vllm):
+    from builder.engines import TokenPair
+
+    engine = load_engine("vllm", "/m", {})
+    llm = FakeLLM.instances[0]
+    llm.script = {
+        "j0[[": [FakeCompletionOutput(0, "A", [35], -0.1, logprobs=[{35: FakeLogprob(-0.1), 36: FakeLogprob(-2.5),
+                                                                      7: FakeLogprob(-3.0)}], finish_reason="length")],
+        # B outside the returned top list: bounded by the lowest listed value
+        "j1[[": [FakeCompletionOutput(0, "A", [35], -0.3, logprobs=[{35: FakeLogprob(-0.3), 9: FakeLogprob(-4.0)}],
+                                      finish_reason="length")],
+    }
+    out = engine.score_next(["j0[[", "j1[["], TokenPair((35, 36), ("A", "B")))
+    [call] = llm.generate_calls
+    assert call["prompts"] == ["j0[[", "j1[["]
+    assert call["sampling_params"].kwargs == dict(n=1, temperature=0.0, max_tokens=1, logprobs=20,
+                                                  allowed_token_ids=[35, 36], seed=0)
+    assert out == [(-0.1, -2.5), (-0.3, -4.0)]
+    assert engine.score_next([], TokenPair((35, 36), ("A", "B"))) == [] and len(llm.generate_calls) == 1

@@ -9,7 +9,7 @@ values meaning "the default".
 
 from __future__ import annotations
 
-from builder.engines.base import Completion, Engine, EngineInfo, Request
+from builder.engines.base import Completion, Engine, EngineInfo, Request, TokenPair
 from builder.errors import InputError
 
 ENGINES = {
@@ -18,7 +18,7 @@ ENGINES = {
     "openai": "builder.engines.openai:OpenAIEngine",
 }
 
-__all__ = ["Completion", "Engine", "EngineInfo", "Request", "ENGINES", "load_engine", "engine_settings", "check_requests"]
+__all__ = ["Completion", "Engine", "EngineInfo", "Request", "TokenPair", "ENGINES", "load_engine", "engine_settings", "check_requests"]
 
 
 def engine_settings(name: str, settings=None):

@@ -2,6 +2,8 @@
 
 An engine turns a list of fully rendered prompts into completions, batched. Implementations
 (hf, vllm, openai) live beside this file and are created with `builder.engines.load_engine`.
+`score_next` (the judges' probability path, builder/verdicts.py) gives the log-probabilities of
+two given tokens as the next token after each prompt, without generating text.
 """
 
 from __future__ import annotations
@@ -37,9 +39,21 @@ class EngineInfo:
     settings: dict = field(default_factory=dict)
 
 
+@dataclass(slots=True, frozen=True)
+class TokenPair:
+    """Two candidate next tokens: ids in the model's tokenizer and their texts (for HTTP servers
+    that name tokens by text)."""
+    ids: tuple[int, int]
+    texts: tuple[str, str]
+
+
 class Engine(Protocol):
     info: EngineInfo
 
     def generate(self, requests: list[Request]) -> list[list[Completion]]:
         """One list of `request.n` completions per request, in request order."""
+        ...
+
+    def score_next(self, prompts: list[str], tokens: TokenPair) -> list[tuple[float, float]]:
+        """Per prompt, (log P(tokens[0]), log P(tokens[1])) as the next token after the prompt."""
         ...

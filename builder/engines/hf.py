@@ -13,7 +13,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from builder.engines import check_requests
-from builder.engines.base import Completion, EngineInfo, Request
+from builder.engines.base import Completion, EngineInfo, Request, TokenPair
 from builder.errors import need
 
 
@@ -48,6 +48,17 @@ def plan_batches(requests: list[Request], prompt_lens: list[int], max_batch_toke
             current.append(i)
         batches.append(current)
     return batches
+
+
+def plan_forward(prompt_ids: list[list[int]], max_batch_tokens: int) -> list[list[int]]:
+    """Prompt indices per forward pass, by length, padded grid (rows x longest) within the budget."""
+    batches, current = [], []
+    for i in sorted(range(len(prompt_ids)), key=lambda i: (len(prompt_ids[i]), i)):
+        if current and len(prompt_ids[i]) * (len(current) + 1) > max_batch_tokens:
+            batches.append(current)
+            current = []
+        current.append(i)
+    return batches + ([current] if current else [])
 
 
 def _rows(r: Request) -> int:
@@ -132,6 +143,29 @@ class HFEngine:
         completions = [self._completion(tokens[k], logprobs[k], r0.stop) for k in range(len(tokens))]
         grouped = [completions[i * rows:(i + 1) * rows] for i in range(len(requests))]
         return [g * r0.n if rows == 1 else g for g in grouped]
+
+    def score_next(self, prompts: list[str], tokens: TokenPair) -> list[tuple[float, float]]:
+        """One forward pass per sub-batch (no generation): log-softmax of the last position's logits."""
+        prompt_ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        results: list[tuple[float, float] | None] = [None] * len(prompts)
+        for batch in plan_forward(prompt_ids, self.max_batch_tokens):
+            for i, pair in zip(batch, self._score_batch([prompt_ids[i] for i in batch], tokens.ids)):
+                results[i] = pair
+        return results
+
+    def _score_batch(self, prompt_ids: list[list[int]], ids: tuple[int, int]) -> list[tuple[float, float]]:
+        import torch
+
+        inputs = self.tokenizer.pad({"input_ids": prompt_ids}, padding=True, return_tensors="pt").to(self.device)
+        mask = inputs["attention_mask"]
+        # left padding: positions count real tokens only, as generate() does, so a padded row
+        # scores exactly like the same prompt alone
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self.model(input_ids=inputs["input_ids"], attention_mask=mask, position_ids=positions,
+                                logits_to_keep=1).logits[:, -1, :]
+        logp = torch.log_softmax(logits.float(), dim=-1)[:, list(ids)]
+        return [(float(a), float(b)) for a, b in logp.tolist()]
 
     def _generation_config(self, r: Request):
         from transformers import GenerationConfig

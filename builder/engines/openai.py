@@ -22,6 +22,10 @@ Server differences handled here (measured against each server):
 - finish_reason "stop" means stop string or EOS: "stop" when a stop string was found in the text
   or named in vLLM's `stop_reason`, else "eos". A server that excludes the stop string and gives
   no `stop_reason` (hosted OpenAI) reports every stop as "eos".
+`score_next` asks /completions for one greedy token with `logprobs` (top log-probabilities by
+token text; `allowed_token_ids` too on vLLM servers, so the token is one of the two); a server whose
+response carries no logprobs is an InputError naming search.verdict (checked by `check_scoring`
+before any work).
 Token usage from each response's `usage` is summed.
 """
 
@@ -32,11 +36,12 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from builder.engines.base import Completion, EngineInfo, Request
-from builder.errors import PsrError, need
+from builder.engines.base import Completion, EngineInfo, Request, TokenPair
+from builder.errors import InputError, PsrError, need
 
 # A server without authentication still gets a key: the client requires one (vLLM's convention).
 NO_KEY = "EMPTY"
+SCORE_LOGPROBS = 5  # the most hosted OpenAI completions accept; vllm serve takes up to 20
 
 
 class OpenAIEngine:
@@ -68,6 +73,31 @@ class OpenAIEngine:
     def chat(self, requests: list[Request]) -> list[list[Completion]]:
         """Each request's prompt as one user message to /chat/completions (the server's chat template)."""
         return self._run(requests, chat=True)
+
+    def score_next(self, prompts: list[str], tokens: TokenPair) -> list[tuple[float, float]]:
+        """Log-probabilities of the two tokens after each raw prompt, one HTTP call per prompt."""
+        if not prompts:
+            return []
+        self._detect_server()
+        with ThreadPoolExecutor(max_workers=min(self._workers(), len(prompts))) as pool:
+            return list(pool.map(lambda p: self._score_one(p, tokens), prompts))
+
+    def check_scoring(self, tokens: TokenPair) -> None:
+        """One probe call, so a server without logprobs fails before the search starts."""
+        self.score_next(["Answer A or B: "], tokens)
+
+    def _score_one(self, prompt: str, tokens: TokenPair) -> tuple[float, float]:
+        body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": SCORE_LOGPROBS}
+        # vLLM's own request field, not the client's: sent as extra body
+        extra = {"allowed_token_ids": list(tokens.ids)} if self.server == "vllm" else None
+        data = self._http("POST", "/completions",
+                          lambda: self.client.completions.with_raw_response.create(**body, extra_body=extra))
+        logprobs = ((data.get("choices") or [{}])[0] or {}).get("logprobs") or {}
+        top = (logprobs.get("top_logprobs") or [None])[0]
+        if not top:
+            raise InputError(f"engine openai: {self.base_url} returns no logprobs on /completions; "
+                             "search.verdict forced/logprob needs them (vllm serve gives them): use search.verdict=parse")
+        return text_pair_logprobs(top, tokens.texts)
 
     # ---- planning: one HTTP call per (request, seed) --------------------------------------
     def _run(self, requests: list[Request], chat: bool) -> list[list[Completion]]:
@@ -189,6 +219,13 @@ def server_kind(models: dict) -> str:
     if any(e.get("owned_by") == "local" or "status" in e for e in entries):
         return "transformers"
     return "openai"
+
+
+def text_pair_logprobs(top: dict, texts: tuple[str, str]) -> tuple[float, float]:
+    """(logprob of texts[0], of texts[1]) from {token text: logprob}; a token not listed gets the
+    lowest listed value (an upper bound on its own)."""
+    floor = min(float(v) for v in top.values())
+    return float(top.get(texts[0], floor)), float(top.get(texts[1], floor))
 
 
 def extra_sample_seed(seed: int, k: int) -> int:

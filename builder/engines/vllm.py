@@ -5,18 +5,25 @@ importing this module costs nothing. vLLM schedules and batches the list itself;
 (on by default) lets the many prompts that share a problem and its accepted steps reuse their KV
 cache. With `n > 1` and a seed, vLLM seeds the i-th sample with `seed + i`: callers give
 different requests seeds at least n apart when two requests may share a prompt.
+
+`score_next` generates ONE greedy token per prompt restricted to the two given tokens
+(`allowed_token_ids`), with the top `SCORE_LOGPROBS` log-probabilities: the generated token is
+always one of the two, so its log-probability is always returned. vLLM computes logprobs from the
+unrestricted distribution; should the other token fall outside the returned top list, it gets the
+lowest returned log-probability, an upper bound on its own (the verdict is unaffected).
 """
 
 from __future__ import annotations
 
 from builder.engines import check_requests
-from builder.engines.base import Completion, EngineInfo, Request
+from builder.engines.base import Completion, EngineInfo, Request, TokenPair
 from builder.errors import need
 
 # The LLM's own seed; every request carries its own sampling seed, so this one only fixes
 # anything vLLM samples outside a request. The shared device/max_batch_tokens settings mean
 # nothing to vLLM (it places and batches by itself).
 LLM_SEED = 0
+SCORE_LOGPROBS = 20  # vLLM's default max_logprobs
 
 
 class VLLMEngine:
@@ -40,6 +47,23 @@ class VLLMEngine:
         ]
         outputs = self.llm.generate([r.prompt for r in requests], sampling_params=params, use_tqdm=False)
         return [[completion(c) for c in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
+
+
+    def score_next(self, prompts: list[str], tokens: TokenPair) -> list[tuple[float, float]]:
+        if not prompts:
+            return []
+        params = self._sampling_params(n=1, temperature=0.0, max_tokens=1, logprobs=SCORE_LOGPROBS,
+                                       allowed_token_ids=list(tokens.ids), seed=0)
+        outputs = self.llm.generate(list(prompts), sampling_params=params, use_tqdm=False)
+        return [pair_logprobs(out.outputs[0].logprobs[0], tokens.ids) for out in outputs]
+
+
+def pair_logprobs(top: dict, ids: tuple[int, int]) -> tuple[float, float]:
+    """(logprob of ids[0], of ids[1]) from one position's {token id: Logprob}; a token not listed
+    gets the lowest listed value (an upper bound)."""
+    values = {int(k): float(getattr(v, "logprob", v)) for k, v in top.items()}
+    floor = min(values.values())
+    return values.get(ids[0], floor), values.get(ids[1], floor)
 
 
 def completion(output) -> Completion:

@@ -53,7 +53,10 @@ def task_corpus(task_name: str, seed: int, n: int = 1000, task_options: dict | N
 
 def _template_text(name: str) -> str:
     path = Path(__file__).resolve().parent.parent / "templates" / f"{name}.txt"
-    return path.read_text() if path.exists() else ""
+    from builder.prompts import split_header
+
+    # without the header block: the tokenizer corpus is the text the model is prompted with
+    return split_header(path.read_text())[1] if path.exists() else ""
 
 
 def train_tokenizer(texts: list[str], vocab_size: int):

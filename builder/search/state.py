@@ -109,6 +109,8 @@ class Judgment:
     n_tokens: int
     score: float | None = None  # solution strategy: the parsed points
     stage: int = 1  # the judge schedule's stage (1-based) within the round that asked this call
+    source: str | None = None  # builder.verdicts.SOURCES
+    p_a: float | None = None
 
     @property
     def winner(self) -> str | None:
@@ -120,9 +122,8 @@ class Judgment:
         return {
             "judgment_id": self.judgment_id, "tree_id": tree_id, "parent_id": self.parent_id,
             "round": self.round, "node_a": self.node_a, "node_b": self.node_b, "swapped": self.swapped,
-            "verdict": self.verdict, "winner": self.winner, "raw": self.raw, "n_tokens": self.n_tokens,
-            "score": self.score,
-            "stage": self.stage,
+            "verdict": self.verdict, "verdict_source": self.source, "p_a": self.p_a, "winner": self.winner,
+            "raw": self.raw, "n_tokens": self.n_tokens, "score": self.score, "stage": self.stage,
         }
 
 
