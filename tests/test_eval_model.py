@@ -115,3 +115,31 @@ def test_judge_scores_definitions():
     assert (s.pairs, s.judgments) == (4, 8)
     assert s.accuracy == 4 / 8 and s.both_orders_accuracy == 1 / 4 and s.unparseable_rate == 2 / 8
     assert s.swap_consistency == 1 / 2 and s.first_position_rate == 3 / 6
+
+
+@pytest.mark.parametrize("verdict", ["logprob", "forced"])
+def test_eval_judge_probability_verdicts_decide_everything_with_a_calibration_table(run, verdict):
+    res = invoke("eval-judge", "--run", run.root, "--iter", 0, "--pairs", "task", "--limit", 4, "--verdict", verdict)
+    assert res.exit_code == 0, res.output
+    got = _json_lines(res.output)[0]
+    assert (got["verdict"], got["judgments"], got["unparseable_rate"]) == (verdict, 8, 0.0)
+    assert got["swap_consistency"] is not None and 0.0 <= got["accuracy"] <= 1.0
+    table = got["calibration"]
+    assert sum(r["judgments"] for r in table) == (8 if verdict == "logprob" else 8 * got["forced_rate"])
+    assert all(0.0 <= r["mean_p_a"] <= 1.0 and 0.0 <= r["a_better_rate"] <= 1.0 for r in table)
+    assert "P(A) [" in res.output  # the table is printed too
+    if verdict == "logprob":
+        assert got["judge_tokens_mean"] == 0 and got["forced_rate"] == 0
+
+
+def test_eval_judge_template_without_verdict_prefix_is_exit_2(run, tmp_path):
+    plain = tmp_path / "plain_judge.txt"
+    plain.write_text("A: {step_a}\nB: {step_b}\n{question_and_partial_steps}")
+    cfg = run.root / "run.yaml"
+    before = cfg.read_text()
+    try:
+        cfg.write_text(before.replace("judge: judge_arith", f"judge: {plain}"))
+        res = invoke("eval-judge", "--run", run.root, "--iter", 0, "--pairs", "task", "--limit", 2, "--verdict", "logprob")
+    finally:
+        cfg.write_text(before)
+    assert res.exit_code == 2 and "plain_judge.txt" in res.output and "verdict_prefix" in res.output

@@ -12,11 +12,17 @@ Figures (all judgments = 2 per pair):
                        both verdicts parseable
   first_position_rate  verdicts 'A' / parseable verdicts
   unparseable_rate     unparseable verdicts / all judgments
+  verdict              the verdict mode (parse | forced | logprob, builder/verdicts.py)
+  forced_rate          verdicts decided by the forced continuation / all judgments
+  judge_tokens_mean    generated judge tokens per judgment (0 for logprob)
+  brier, ece           of p_a against "A is the better step", over judgments with a p_a
+  calibration          reliability table: per p_a bin [lo, hi) (the last bin includes 1), judgments,
+                       mean p_a, share where A was the better step
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from builder.errors import InputError
@@ -42,6 +48,12 @@ class JudgeScores:
     swap_consistency: float | None
     first_position_rate: float | None
     unparseable_rate: float | None
+    verdict: str = "parse"
+    forced_rate: float | None = None
+    judge_tokens_mean: float | None = None
+    brier: float | None = None
+    ece: float | None = None
+    calibration: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -123,8 +135,29 @@ def judge_requests(pairs: list[LabeledPair], renderer, judge_tmpl: str, max_toke
     return reqs
 
 
-def score(verdicts: list[str | None]) -> JudgeScores:
-    """Figures from verdicts in request order: [better-as-A, better-as-B] per pair."""
+def calibration(p_a: list[float], a_better: list[bool], bins: int = 10) -> list[dict]:
+    """Reliability table of p_a against the truth "A is the better step": equal-width bins, empty
+    bins left out."""
+    rows = []
+    for k in range(bins):
+        lo, hi = k / bins, (k + 1) / bins
+        idx = [i for i, p in enumerate(p_a) if lo <= p < hi or (k == bins - 1 and p == 1.0)]
+        if idx:
+            rows.append({"bin": f"[{lo:.1f}, {hi:.1f}{']' if k == bins - 1 else ')'}", "judgments": len(idx),
+                         "mean_p_a": sum(p_a[i] for i in idx) / len(idx),
+                         "a_better_rate": sum(a_better[i] for i in idx) / len(idx)})
+    return rows
+
+
+def expected_calibration_error(table: list[dict]) -> float | None:
+    n = sum(r["judgments"] for r in table)
+    return sum(r["judgments"] * abs(r["mean_p_a"] - r["a_better_rate"]) for r in table) / n if n else None
+
+
+def score(verdicts: list[str | None], p_a: list[float | None] | None = None, sources: list[str | None] | None = None,
+          tokens: list[int] | None = None, mode: str = "parse") -> JudgeScores:
+    """Figures from verdicts in request order: [better-as-A, better-as-B] per pair (p_a, sources and
+    generated tokens per judgment in the same order, when known)."""
     firsts, seconds = verdicts[0::2], verdicts[1::2]
     n_pairs, n = len(firsts), len(verdicts)
     right = [v == "A" for v in firsts] + [v == "B" for v in seconds]
@@ -141,22 +174,41 @@ def score(verdicts: list[str | None]) -> JudgeScores:
         swap_consistency=share(sum(x != y for x, y in both_parsed), len(both_parsed)),
         first_position_rate=share(sum(v == "A" for v in parsed), len(parsed)),
         unparseable_rate=share(n - len(parsed), n),
+        verdict=mode,
+        **_probability_figures(p_a, sources, tokens, n),
     )
 
 
+def _probability_figures(p_a, sources, tokens, n: int) -> dict:
+    truth = [i % 2 == 0 for i in range(n)]  # even judgments show the better step as A
+    known = [(p, t) for p, t in zip(p_a or [], truth) if p is not None]
+    table = calibration([p for p, _ in known], [t for _, t in known])
+    return {
+        "forced_rate": sum(s == "forced" for s in sources) / n if sources and n else None,
+        "judge_tokens_mean": sum(tokens) / n if tokens and n else None,
+        "brier": sum((p - t) ** 2 for p, t in known) / len(known) if known else None,
+        "ece": expected_calibration_error(table),
+        "calibration": table,
+    }
+
+
 def evaluate_judge(run: Run, iteration: int, source: str | None = None, limit: int | None = None,
-                   loaded=None) -> tuple[JudgeScores, str, str]:
-    """Judge every labeled pair in both orders with M(iteration); returns (scores, source name, model)."""
+                   loaded=None, verdict: str | None = None) -> tuple[JudgeScores, str, str]:
+    """Judge every labeled pair in both orders with M(iteration) under a verdict mode (default:
+    search.verdict); returns (scores, source name, model)."""
     from builder.analysis.models import load_model
     from builder.prompts import load_template
-    from builder.steps import parse_verdict
+    from builder.verdicts import Verdicts
 
     pairs, name = load_pairs(run, source, limit)
-    loaded = loaded or load_model(run, iteration)
     cfg = run.config
+    mode = verdict or cfg.search.verdict
+    loaded = loaded or load_model(run, iteration)
+    verdicts = Verdicts.prepare(mode, cfg.prompts.judge, loaded.engine, loaded.renderer.tokenizer)
     reqs = judge_requests(pairs, loaded.renderer, load_template(cfg.prompts.judge), cfg.search.judge_max_tokens, cfg.seed)
-    outputs = loaded.engine.generate(reqs)
-    return score([parse_verdict(o[0].text) for o in outputs]), name, loaded.model
+    out = verdicts.judge(loaded.engine, reqs)
+    return score([v.verdict for v in out], [v.p_a for v in out], [v.source for v in out],
+                 [v.n_tokens for v in out], mode), name, loaded.model
 
 
 def save_judge_scores(run: Run, iteration: int, figures: dict) -> Path:
@@ -166,5 +218,7 @@ def save_judge_scores(run: Run, iteration: int, figures: dict) -> Path:
     from builder.analysis.eval import part_name
     from builder.store import atomic
 
-    path = run.root / "eval" / f"judge-M{iteration}-{part_name(figures['pairs_source'], 'pairs')}.json"
+    mode = figures.get("verdict") or "parse"
+    suffix = "" if mode == "parse" else f"-{mode}"  # parse keeps its old file name
+    path = run.root / "eval" / f"judge-M{iteration}-{part_name(figures['pairs_source'], 'pairs')}{suffix}.json"
     return atomic.write_text(path, json.dumps(figures, indent=2) + "\n")  # the report never reads half a file

@@ -70,9 +70,11 @@ def accuracy_plot(report: dict, path: Path) -> Path | None:
 def consistency_plot(report: dict, path: Path) -> Path | None:
     s = report["sections"]
     lines = [(label, *_series(s[section], key)) for section, key, label in CONSISTENCY_SERIES]
-    for source in sorted({str(r["pairs_source"]) for r in s.get("judge_eval", [])}):
-        rows = [r for r in s["judge_eval"] if str(r["pairs_source"]) == source]
-        lines.append((f"judge accuracy on {source} (eval-judge)", *_series(rows, "accuracy")))
+    for source, verdict in sorted({(str(r["pairs_source"]), str(r.get("verdict") or "parse"))
+                                   for r in s.get("judge_eval", [])}):
+        rows = [r for r in s["judge_eval"]
+                if str(r["pairs_source"]) == source and str(r.get("verdict") or "parse") == verdict]
+        lines.append((f"judge accuracy on {source}, {verdict} (eval-judge)", *_series(rows, "accuracy")))
     lines = [line for line in lines if line[1]]
     return _line_plot(lines, "Judge consistency per iteration", "rate", path) if lines else None
 

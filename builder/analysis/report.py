@@ -59,7 +59,8 @@ def judge_eval_rows(run: Run) -> list[dict]:
             rows.append({k: data.get(k) for k in JUDGE_EVAL_KEYS})
         except (json.JSONDecodeError, AttributeError):
             continue  # a hand-edited or foreign file: not ours to judge
-    return sorted(rows, key=lambda r: (r["iteration"] if isinstance(r["iteration"], int) else -1, str(r["pairs_source"])))
+    return sorted(rows, key=lambda r: (r["iteration"] if isinstance(r["iteration"], int) else -1, str(r["pairs_source"]),
+                                       str(r["verdict"])))
 
 
 def write_json(report: dict, out_dir: Path) -> Path:

@@ -23,5 +23,5 @@ JUDGE_EVAL = ("judge_eval", "Judge accuracy on labeled pairs (psr eval-judge --s
 # Not SQL: per model, accuracy with Wilson intervals and McNemar p beside the judge figures
 # (builder/analysis/significance.py).
 STATISTICS = ("statistics", "Statistics per model (95 % Wilson intervals, exact McNemar vs the previous model)")
-JUDGE_EVAL_KEYS = ("iteration", "pairs_source", "pairs", "accuracy", "both_orders_accuracy", "swap_consistency",
-                   "first_position_rate", "unparseable_rate")
+JUDGE_EVAL_KEYS = ("iteration", "pairs_source", "verdict", "pairs", "accuracy", "both_orders_accuracy",
+                   "swap_consistency", "first_position_rate", "unparseable_rate", "brier", "ece")

@@ -63,13 +63,17 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
                    "test examples), or a file with problem, prefix, step_a, step_b, label. "
                    "Default: eft when iteration 0 has EFT test rows, else task.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most K pairs (each judged twice).")
+@click.option("--verdict", type=click.Choice(["parse", "forced", "logprob"]),
+              help="How a verdict is read: parse the output, force one when the output has none, or the "
+                   "verdict tokens' probabilities without generating. Default: search.verdict in run.yaml.")
 @click.option("--save", is_flag=True, help="Also write the figures to RUN/eval/judge-M<N>-<pairs>.json.")
 @click.option("--if-needed", is_flag=True, help="With --save: skip when that file already exists (for make).")
-def eval_judge(run_dir, iteration, pairs_src, limit, save, if_needed):
+def eval_judge(run_dir, iteration, pairs_src, limit, verdict, save, if_needed):
     """The judge accuracy of M(N) on labeled step pairs, each judged in both A/B orders (greedy).
 
-    Prints accuracy (unparseable counts as wrong), swap consistency, first-position win rate and
-    unparseable rate as one JSON line.
+    Prints accuracy (unparseable counts as wrong), swap consistency, first-position win rate,
+    unparseable rate and, for forced/logprob verdicts, the calibration of P(A) (reliability table,
+    Brier score, ECE) as one JSON line.
 
     \b
     Example: psr eval-judge --run runs/demo --iter 1 --save
@@ -82,14 +86,24 @@ def eval_judge(run_dir, iteration, pairs_src, limit, save, if_needed):
     if if_needed and save:
         from builder.analysis.judge_eval import load_pairs
 
-        saved = run.root / "eval" / f"judge-M{iteration}-{part_name(load_pairs(run, pairs_src, limit)[1], 'pairs')}.json"
+        mode = verdict or run.config.search.verdict
+        suffix = "" if mode == "parse" else f"-{mode}"  # as save_judge_scores names it
+        saved = run.root / "eval" / f"judge-M{iteration}-{part_name(load_pairs(run, pairs_src, limit)[1], 'pairs')}{suffix}.json"
         if saved.exists():
             say(f"judge of M{iteration}: {saved} exists, skipped (--if-needed)")
             return
-    scores, source, model = evaluate_judge(run, iteration, pairs_src, limit)
+    scores, source, model = evaluate_judge(run, iteration, pairs_src, limit, verdict=verdict)
     out = {"iteration": iteration, "model": model, "pairs_source": source, **scores.as_dict()}
-    acc = "n/a" if scores.accuracy is None else f"{scores.accuracy:.3f}"
-    say(f"judge of M{iteration} on {scores.pairs} pairs from {source} (both orders): accuracy {acc}")
+    say(f"judge of M{iteration} on {scores.pairs} pairs from {source} (both orders, verdict {scores.verdict}): "
+        f"accuracy {_fmt(scores.accuracy)}, swap consistency {_fmt(scores.swap_consistency)}, "
+        f"unparseable {_fmt(scores.unparseable_rate)}")
+    for row in scores.calibration:
+        say(f"  P(A) {row['bin']:<11} {row['judgments']:>5} judgments  mean P(A) {row['mean_p_a']:.3f}  "
+            f"A better {row['a_better_rate']:.3f}")
     if save:
         say(f"written to {save_judge_scores(run, iteration, out)}")
     click.echo(json.dumps(out))
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
