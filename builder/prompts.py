@@ -11,11 +11,13 @@ verdict modes that read probabilities instead of parsing text (builder/verdicts.
     ---
     verdict_prefix: "\n\n[["
     verdicts: [A, B]
+    verdict_suffix: "]]"
     ---
     <the template text, verbatim>
 
 `verdict_prefix` is the text right before the verdict string ("[[" of "[[A]]"); `verdicts` are the
-strings for "A is better" and "B is better". The header is never part of the rendered prompt.
+strings for "A is better" and "B is better"; `verdict_suffix` (optional) closes a written verdict,
+for judgment texts that are training targets (EFT rows). The header is never part of the prompt.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class VerdictSpec:
     template: str
     prefix: str
     verdicts: tuple[str, str]
+    suffix: str = ""
 
 
 def template_path(name_or_path: str) -> Path:
@@ -78,17 +81,17 @@ def load_verdict_spec(name_or_path: str) -> VerdictSpec | None:
     except yaml.YAMLError as exc:
         raise InputError(f"prompt template {name_or_path!r}: header is not valid YAML ({str(exc).splitlines()[0]})") from None
     data = data or {}
-    unknown = sorted(set(data) - {"verdict_prefix", "verdicts"})
+    unknown = sorted(set(data) - {"verdict_prefix", "verdicts", "verdict_suffix"})
     verdicts = data.get("verdicts", ["A", "B"])
     if unknown or not isinstance(verdicts, list) or len(verdicts) != 2 or not all(isinstance(v, str) and v for v in verdicts):
-        raise InputError(f"prompt template {name_or_path!r}: header takes verdict_prefix (text) and verdicts "
-                         f"(two strings); got {data}")
+        raise InputError(f"prompt template {name_or_path!r}: header takes verdict_prefix (text), verdicts "
+                         f"(two strings) and verdict_suffix (text); got {data}")
     prefix = data.get("verdict_prefix")
     if prefix is None:
         return None
     if not isinstance(prefix, str) or not prefix.strip():
         raise InputError(f"prompt template {name_or_path!r}: verdict_prefix must be non-empty text")
-    return VerdictSpec(str(name_or_path), prefix, (verdicts[0], verdicts[1]))
+    return VerdictSpec(str(name_or_path), prefix, (verdicts[0], verdicts[1]), str(data.get("verdict_suffix") or ""))
 
 
 def fill(template: str, **values: str) -> str:

@@ -72,6 +72,14 @@ def p_of_a(logp_a: float, logp_b: float) -> float:
     return 1.0 / (1.0 + math.exp(d)) if d < 700 else 0.0
 
 
+def parsed(outputs: list[Completion]) -> list[Verdict]:
+    """Verdicts by today's rule: the last [[A]]/[[B]] of each output, None where there is none."""
+    from builder.steps import parse_verdict
+
+    found = [parse_verdict(o.text) for o in outputs]
+    return [Verdict(v, "parsed" if v else None, None, o.text, o.n_tokens) for v, o in zip(found, outputs)]
+
+
 class Verdicts:
     """One verdict mode, ready to judge: the spec and token ids are checked when it is built."""
 
@@ -116,17 +124,22 @@ class Verdicts:
             lead = self.spec.prefix.lstrip()
             scores = engine.score_next([p + lead for p in prompts], self.tokens) if prompts else []
             return [self._scored(s, "logprob", "", 0) for s in scores]
-        from builder.steps import parse_verdict
-
-        parsed = [parse_verdict(o.text) for o in outputs]
-        out = [Verdict(v, "parsed" if v else None, None, o.text, o.n_tokens) for v, o in zip(parsed, outputs)]
-        missing = [i for i, v in enumerate(parsed) if v is None]
+        out = parsed(outputs)
+        missing = [i for i, v in enumerate(out) if v.verdict is None]
         if self.mode == "forced" and missing:
             # the judge's own output, then the verdict prefix: the model finishes its own judgment
             cont = [prompts[i] + outputs[i].text.rstrip() + self.spec.prefix for i in missing]
             for i, s in zip(missing, engine.score_next(cont, self.tokens), strict=True):
                 out[i] = self._scored(s, "forced", outputs[i].text, outputs[i].n_tokens)
         return out
+
+    def written(self, v: Verdict) -> str:
+        """The judgment as text with its verdict written out (a training target, e.g. an EFT row):
+        the raw output for parsed verdicts, else raw + prefix + verdict string + suffix."""
+        if v.source in (None, "parsed"):
+            return v.raw
+        head = v.raw.rstrip() + self.spec.prefix if v.raw.strip() else self.spec.prefix.lstrip()
+        return head + self.spec.verdicts[0 if v.verdict == "A" else 1] + self.spec.suffix
 
     def _scored(self, logps: tuple[float, float], source: str, raw: str, n_tokens: int) -> Verdict:
         p_a = p_of_a(*logps)

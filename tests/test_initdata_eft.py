@@ -262,6 +262,32 @@ def test_cli_end_to_end_with_the_tiny_model(tmp_path, tiny_model_dir):
     assert f"eft: {k['sites']} sites" in res.output
 
 
+def test_logprob_teacher_decides_every_pair_and_writes_the_verdict(tmp_path, tiny_model_dir):
+    """The scripted policy gives scored pairs; the REAL tiny model (hf engine) is the teacher."""
+    from builder.engines import load_engine
+    from builder.initdata.teacher import Teacher
+    from builder.prompts import ChatRenderer
+
+    judge = tmp_path / "judge_hdr.txt"
+    judge.write_text('---\nverdict_prefix: " [["\nverdicts: [A, B]\nverdict_suffix: "]]"\n---\n'
+                     "Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}\n")
+    run = make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}")
+    path, answers = _problems_file(tmp_path)
+    teacher = Teacher(EngineSpec("hf", str(tiny_model_dir)), load_engine("hf", str(tiny_model_dir), {"threads": 1}),
+                      ChatRenderer(tiny_model_dir))
+    opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.0, chunk_size=6,
+                      verdict="logprob")
+    rep = build_eft(run, teacher, ScriptedPolicy(answers), ChatRenderer(tiny_model_dir), "scripted",
+                    source=str(path), fields={"problem": "question", "answer": "gold"}, opts=opts)
+    k = rep.summary["counts"]
+    assert k["pairs"] > 0 and k["unparseable"] == 0  # every teacher judgment decided
+    assert teacher.usage["completion_tokens"] == 0  # and nothing generated
+    log = [json.loads(line) for line in (run.root / "work" / "iteration=0" / "eft_pairs.jsonl").read_text().splitlines()]
+    assert all(r["verdict_sources"] == ["logprob", "logprob"] and 0 < r["p_a_best_first"] < 1 for r in log)
+    rows = read_table(run, "eft", 0).to_pylist()
+    assert len(rows) == 2 * k["kept"] and all(r["judgment"] == f"[[{r['label']}]]" for r in rows)
+
+
 @pytest.mark.slow
 def test_mined_iteration_0_config_validates_in_axolotl(tmp_path, tiny_model_dir):
     """The Axolotl config of the mined iteration 0 passes Axolotl's own validation (trainer venv)."""

@@ -15,7 +15,7 @@ from builder.prompts import ChatRenderer, VerdictSpec, load_template, load_verdi
 from builder.verdicts import Verdicts, p_of_a, verdict_tokens
 from tests.scripted_engine import ScriptedEngine
 
-SPEC = VerdictSpec("judge_arith", " [[", ("A", "B"))
+SPEC = VerdictSpec("judge_arith", " [[", ("A", "B"), "]]")
 TOKENS = TokenPair((35, 36), ("A", "B"))
 
 
@@ -33,6 +33,8 @@ def test_forced_continues_exactly_the_outputs_without_a_verdict():
     assert (out[1].verdict, out[1].source) == ("B", "forced")  # scripted scores prefer the lower index (0, shown as B)
     assert out[1].p_a == pytest.approx(1 / (1 + math.exp(1.6)))
     assert out[1].raw == "Check: 3 + 4" and out[1].n_tokens == 4
+    verdicts = Verdicts("forced", SPEC, TOKENS)
+    assert [verdicts.written(v) for v in out] == ["Check. [[B]]", "Check: 3 + 4 [[B]]"]
 
 
 def test_forced_makes_no_scoring_call_when_every_output_has_a_verdict():
@@ -54,6 +56,7 @@ def test_logprob_generates_nothing_and_scores_prompt_plus_prefix():
     assert engine.calls == []  # no generation at all
     assert engine.score_calls == [[prompt(0, 1) + "[[", prompt(1, 0) + "[["]]  # leading space dropped
     assert [(v.verdict, v.source, v.n_tokens, v.raw) for v in out] == [("A", "logprob", 0, ""), ("B", "logprob", 0, "")]
+    assert Verdicts("logprob", SPEC, TOKENS).written(out[1]) == "[[B]]"
 
 
 def test_p_of_a_is_the_two_way_softmax():

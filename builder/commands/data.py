@@ -111,10 +111,12 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
 @click.option("--test-share", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Share of problems (by hash) in the EFT test split.")
 @click.option("--judge-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1), help="Teacher judgment limit.")
 @click.option("--chunk-size", default=16, show_default=True, type=click.IntRange(min=1), help="Problems per resumable chunk.")
+@click.option("--verdict", type=click.Choice(["parse", "forced", "logprob"]),
+              help="How the teacher's verdicts are read (builder/verdicts.py). Default: search.verdict in run.yaml.")
 @executor_options
 @click.option("--force", is_flag=True, help="Restart: remove this job's EFT data (and the seal of iteration 0) first.")
 def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, strategy, rollouts, search_rollouts,
-            rollout_temperature, rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, executor,
+            rollout_temperature, rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, verdict, executor,
             address, force):
     """Mine step pairs from the policy's search, score them by rollouts, keep those a teacher judges consistently.
 
@@ -136,6 +138,7 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
     spec = policy_spec(policy or run.model_path(0), run.config.engine)
     opts = EftOptions(strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin,
                       test_share=test_share, judge_max_tokens=judge_max_tokens, chunk_size=chunk_size,
+                      verdict=verdict or run.config.search.verdict,
                       rollout=RolloutConfig(rollouts, rollout_temperature, run.config.search.top_p,
                                             rollout_max_tokens))
     if executor == "ray":  # each actor opens them; the driver only checks they exist

@@ -11,7 +11,9 @@ Per chunk of problems (with gold answers):
 2. scores: Monte Carlo rollouts per candidate step (rollouts.py).
 3. pair: best and worst scored sibling; a site with fewer than two distinct steps ("single") or
    with best score - worst score <= min_margin ("tied") gives none.
-4. the teacher judges the pair in both orders with the judge prompt (run.yaml prompts.judge).
+4. the teacher judges the pair in both orders with the judge prompt (run.yaml prompts.judge),
+   verdicts read by the verdict mode (`verdict`: parse | forced | logprob, builder/verdicts.py;
+   forced/logprob always decide, and their judgment text is the output with the verdict written out).
    Filters, in order: a missing verdict in either order ("unparseable"); the two orders pick
    different steps ("inconsistent", the swap filter); both orders pick the worse-scored step
    ("disagrees_with_scorer", the scorer filter). What is left is kept.
@@ -27,10 +29,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from builder.errors import NotImplementedYet, PsrError
+from builder.errors import InputError, NotImplementedYet, PsrError
 from builder.initdata.rollouts import Candidate, RolloutConfig, score_candidates
 from builder.pairs import path_texts
-from builder.steps import parse_verdict
 
 OUTCOMES = ("unparseable", "inconsistent", "disagrees_with_scorer", "kept")
 COUNT_KEYS = ("problems", "candidates", "duplicates", "sites", "single", "tied", "pairs", *OUTCOMES,
@@ -46,6 +47,7 @@ class EftOptions:
     test_share: float = 0.1
     judge_max_tokens: int = 1024
     chunk_size: int = 16
+    verdict: str = "parse"
 
 
 # ---- pure rules ------------------------------------------------------------------------------
@@ -86,7 +88,7 @@ def judge_outcome(best_first: str | None, worst_first: str | None) -> str:
 
 # ---- one chunk ---------------------------------------------------------------------------------
 def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templates, search_cfg, checker,
-               opts: EftOptions, seed: int, source: str):
+               opts: EftOptions, seed: int, source: str, verdicts=None):
     """(eft rows, pair log, counts) for one chunk of problems ({problem_id, problem, answer})."""
     from builder.search.driver import run_search
 
@@ -111,10 +113,10 @@ def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templ
         counts[kind if kind != "pair" else "pairs"] += 1
         if kind == "pair":
             pairs.append((s, kids[b], kids[w]))
-    return _judge_pairs(pairs, gold, score_of, teacher, templates.judge, opts, seed, source, counts)
+    return _judge_pairs(pairs, gold, score_of, teacher, templates.judge, opts, seed, source, counts, verdicts)
 
 
-def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source, counts):
+def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source, counts, verdicts):
     from builder.prompts import judge_message
     from builder.tasks.base import hash_split
     from builder.initdata.tables import eft_rows
@@ -124,12 +126,20 @@ def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source,
         problem = gold[s["tree_id"]]["problem"]
         messages += [judge_message(judge_tmpl, problem, s["prefix"], best["text"], worst["text"]),
                      judge_message(judge_tmpl, problem, s["prefix"], worst["text"], best["text"])]
-    outs = teacher.ask(messages, max_tokens=opts.judge_max_tokens, seed=seed) if messages else []
+    from builder.verdicts import Verdicts, parsed
+
+    verdicts = verdicts or Verdicts("parse")
+    if not messages:
+        outs = []
+    elif verdicts.mode == "parse":  # any teacher that answers messages will do
+        outs = parsed(teacher.ask(messages, max_tokens=opts.judge_max_tokens, seed=seed))
+    else:
+        outs = teacher.judge(messages, verdicts, max_tokens=opts.judge_max_tokens, seed=seed)
     counts["teacher_calls"] = len(messages)
     rows, log = [], []
     for k, (s, best, worst) in enumerate(pairs):
         o1, o2 = outs[2 * k], outs[2 * k + 1]
-        v1, v2 = parse_verdict(o1.text), parse_verdict(o2.text)
+        v1, v2 = o1.verdict, o2.verdict
         outcome = judge_outcome(v1, v2)
         counts[outcome] += 1
         p = gold[s["tree_id"]]
@@ -138,15 +148,16 @@ def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source,
                     "worst_id": worst["node_id"], "best_score": score_of[best["node_id"]],
                     "worst_score": score_of[worst["node_id"]], "verdict_best_first": v1, "verdict_worst_first": v2,
                     "outcome": outcome, "prefix": prefix, "best": best["text"], "worst": worst["text"],
-                    "judgment_best_first": o1.text, "judgment_worst_first": o2.text})
+                    "judgment_best_first": o1.raw, "judgment_worst_first": o2.raw,
+                    "verdict_sources": [o1.source, o2.source], "p_a_best_first": o1.p_a, "p_a_worst_first": o2.p_a})
         if outcome != "kept":
             continue
         split = hash_split(p["problem"], opts.test_share)
         examples = [
             {"problem": p["problem"], "prefix": prefix, "step_a": best["text"], "step_b": worst["text"],
-             "label": "A", "judgment": o1.text},
+             "label": "A", "judgment": verdicts.written(o1)},
             {"problem": p["problem"], "prefix": prefix, "step_a": worst["text"], "step_b": best["text"],
-             "label": "B", "judgment": o2.text},
+             "label": "B", "judgment": verdicts.written(o2)},
         ]
         rows += eft_rows(examples, split, source)
         counts[f"rows_{split}"] += 2
@@ -249,7 +260,8 @@ class EftTask:
         policy, renderer = (open_policy(self.policy, run.config.engine) if isinstance(self.policy, EngineSpec)
                             else (self.policy, self.renderer))
         return {"run": run, "teacher": teacher, "policy": policy, "renderer": renderer,
-                "templates": Templates.from_config(run.config.prompts), "checker": answer_checker(run, self.source)}
+                "templates": Templates.from_config(run.config.prompts), "checker": answer_checker(run, self.source),
+                "verdicts": _teacher_verdicts(self.opts.verdict, run.config.prompts.judge, teacher)}
 
     def run(self, st: dict, c: int, progress=None) -> dict:
         from builder.initdata import jobs
@@ -260,7 +272,8 @@ class EftTask:
         chunk = self.problems[c * self.chunk_size:(c + 1) * self.chunk_size]
         rows, log, counts = mine_chunk(chunk, c, policy=st["policy"], renderer=st["renderer"], teacher=st["teacher"],
                                        templates=st["templates"], search_cfg=self.search_cfg, checker=st["checker"],
-                                       opts=self.opts, seed=st["run"].config.seed, source=self.tag)
+                                       opts=self.opts, seed=st["run"].config.seed, source=self.tag,
+                                       verdicts=st["verdicts"])
         check_counts(counts)
         return jobs.finish_chunk(st["run"], "eft", c, rows, log, counts)
 
@@ -310,6 +323,18 @@ def mining_search(search, opts: EftOptions):
     """The run's search settings with the mining strategy and the mining rollouts (EftOptions.search_rollouts)."""
     mcts = search.mcts.model_copy(update={"rollouts": opts.search_rollouts})
     return search.model_copy(update={"strategy": opts.strategy, "mcts": mcts})
+
+
+def _teacher_verdicts(mode: str, judge_template: str, teacher):
+    """The teacher's verdict mode, checked before any work (template header, one-token verdicts)."""
+    from builder.verdicts import Verdicts
+
+    if mode == "parse":
+        return Verdicts(mode)
+    if getattr(teacher, "renderer", None) is None:
+        raise InputError(f"teacher {teacher.spec}: verdict {mode} needs raw prompts with the teacher's chat "
+                         "template, which an openai teacher applies on the server: use --verdict parse")
+    return Verdicts.prepare(mode, judge_template, teacher.engine, teacher.renderer.tokenizer)
 
 
 def _options_json(opts: EftOptions) -> dict:

@@ -102,6 +102,23 @@ class Teacher:
         return answers
 
 
+    def judge(self, messages: list[str], verdicts, *, max_tokens: int, seed: int) -> list:
+        """One builder.verdicts.Verdict per judge message under `verdicts` (a builder.verdicts.Verdicts)."""
+        if verdicts.mode == "parse":
+            from builder.verdicts import parsed
+
+            return parsed(self.ask(messages, max_tokens=max_tokens, seed=seed))
+        if self.renderer is None:
+            raise InputError(f"teacher {self.spec}: verdict {verdicts.mode} needs raw prompts with the teacher's chat "
+                             "template, which an openai teacher applies on the server: use --verdict parse")
+        reqs = [Request(self.renderer.user_turn(m), temperature=0.0, max_tokens=max_tokens, seed=seed + i)
+                for i, m in enumerate(messages)]
+        out = verdicts.judge(self.engine, reqs)
+        self.calls += len(messages)
+        self.usage["completion_tokens"] += sum(v.n_tokens for v in out)
+        return out
+
+
 def policy_spec(policy: str, engine_cfg) -> EngineSpec:
     """--policy: an ENGINE_SPEC, or a model path / Hub id run with run.yaml's engine."""
     if policy.split(":", 1)[0] in NAMES and ":" in policy:
