@@ -136,3 +136,48 @@ def test_foreign_node_ids_fall_back_to_general(tmp_path):
     db.close()
     jc = build_report(run)["sections"]["judge_consistency"][0]
     assert (jc["pairs_eligible"], jc["swap_consistency"], jc["rounds_skipped"]) == (1, 1.0, 0)
+
+
+def _prob_run(tmp_path):
+    """Round 1 of T1: candidates 1 (correct), 2 (wrong), 3 (correct); judgments with p_a."""
+    from tests.report_rows import it1_nodes
+
+    run = make_run(tmp_path)
+    write_table(run, "nodes", 1, "a", it1_nodes())
+    spec = [(1, 0, 1, 2, False, "A"), (1, 0, 2, 1, True, "A"), (1, 0, 1, 3, False, "B"), (1, 0, 3, 1, True, "B"),
+            (1, 0, 2, 3, False, "B"), (1, 0, 3, 2, True, "A")]
+    js = judgment_rows(T1, spec)
+    for j, p, src in zip(js, (0.8, 0.6, 0.3, 0.5, 0.45, None), ("logprob",) * 4 + ("forced", "parsed")):
+        j["p_a"], j["verdict_source"] = p, src
+    write_table(run, "judgments", 1, "a", js)
+    return run
+
+
+def test_debiased_preference_and_calibration_by_hand(tmp_path):
+    db = connect(_prob_run(tmp_path))
+    [r] = rows(db, "debiased_preference")
+    assert (r["judgments_parsed"], r["judgments_forced"], r["judgments_logprob"], r["judgments_undecided"]) == (1, 1, 4, 0)
+    # pairs {1,2}: (0.8 + 1 - 0.6) / 2 = 0.6 for the correct step 1, bias 0.2; {1,3}: bias -0.1; {2,3}: one p_a only
+    assert (r["pairs_scored"], r["pairs_mixed"]) == (2, 1)
+    assert r["mean_position_bias"] == pytest.approx(0.05)
+    assert (r["debiased_accuracy"], r["single_order_accuracy"]) == (1.0, 0.5)
+    cal = rows(db, "verdict_calibration")
+    got = [(round(c["bin_lo"], 1), c["judgments"], round(c["mean_p_a"], 3), c["a_correct_rate"]) for c in cal]
+    assert got == [(0.4, 1, 0.45, 0.0), (0.6, 1, 0.6, 0.0), (0.8, 1, 0.8, 1.0)]  # mixed judgments only
+    db.close()
+
+
+def test_parts_written_before_p_a_existed_read_as_null(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = make_run(tmp_path)
+    old = [{k: v for k, v in j.items() if k not in ("p_a", "verdict_source")}
+           for j in judgment_rows(T1, [(1, 0, 1, 2, False, "A"), (1, 0, 2, 1, True, None)])]
+    path = run.data_dir / "judgments" / "iteration=1" / "part-old.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(old), path)
+    db = connect(run)
+    [r] = rows(db, "debiased_preference")
+    assert (r["judgments_parsed"], r["judgments_undecided"], r["pairs_scored"]) == (1, 1, 0)
+    db.close()

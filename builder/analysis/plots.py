@@ -131,11 +131,33 @@ def interval_plot(report: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def calibration_plot(report: dict, path: Path) -> Path | None:
+    """Reliability diagram of P(A) (verdict_calibration): one line per iteration, the diagonal is calibrated."""
+    rows = report["sections"].get("verdict_calibration") or []
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    for it in sorted({r["iteration"] for r in rows}):
+        mine = [r for r in rows if r["iteration"] == it]
+        ax.plot([r["mean_p_a"] for r in mine], [r["a_correct_rate"] for r in mine], marker="o", label=f"M{it}")
+    ax.set_xlabel("mean P(A) in bin")
+    ax.set_ylabel("share where A is the correct step")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Calibration of P(A) against step correctness")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 PLOTS = (
     ("accuracy_intervals", interval_plot, "Held-out accuracy per model with 95 % intervals"),
     ("accuracy", accuracy_plot, "Accuracy vs iteration"),
     ("judge_consistency", consistency_plot, "Judge consistency vs iteration"),
     ("step_length", step_length_plot, "Step length distribution per iteration"),
+    ("verdict_calibration", calibration_plot, "Calibration of P(A) (reliability diagram)"),
 )
 
 

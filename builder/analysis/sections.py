@@ -12,6 +12,8 @@ SECTIONS = (
     ("search", "search", "What the search did: samples, distinct candidates, ties, rollbacks, pairs"),
     ("judge_consistency", "judge_consistency", "Judge consistency"),
     ("judge_truth", "judge_truth", "Judge vs step correctness"),
+    ("debiased_preference", "debiased_preference", "Verdict sources and position-debiased preference"),
+    ("verdict_calibration", "verdict_calibration", "Calibration of P(A) against step correctness"),
     ("pairs_truth", "pairs_truth", "Training pairs vs step correctness"),
     ("outcome", "outcome", "Outcome of the search (accepted path vs gold)"),
     ("drift", "drift", "Drift: steps per solution and step length"),
