@@ -277,3 +277,14 @@ def test_rows_match_the_table_schemas(renderer):
     assert len(ids) == len(set(ids)) and all(i.startswith("1-") for i in ids)
     roots = [n for n in res.nodes if n["parent_id"] is None]
     assert all(r["node_id"].endswith("/0") and r["depth"] == 0 and r["on_path"] and r["text"] == "" for r in roots)
+
+
+def test_probability_scores_sum_p_a_and_fall_back_to_wins():
+    from builder.search.judging import probability_scores
+    from builder.verdicts import Verdict
+
+    pairs = [(0, 1, False), (1, 0, True), (0, 2, False), (1, 2, False)]
+    vs = [Verdict("A", "logprob", 0.75, "", 0), Verdict("B", "forced", 0.25, "x", 3),
+          Verdict("B", "parsed", None, "[[B]]", 2), Verdict(None, None, None, "?", 2)]
+    # 0: 0.75 + 0.75 + 0; 1: 0.25 + 0.25 + 0 (undecided); 2: 1 (parsed B) + 0
+    assert probability_scores(3, pairs, vs) == [1.5, 0.5, 1.0]

@@ -73,3 +73,38 @@ def _generate_and_parse(engine, renderer):
     assert judgment.n_tokens <= 64 and judgment.text.strip()
     # the verdict may well be unparseable for a 135M model: recorded as None, never an exception
     assert parse_verdict(judgment.text) in ("A", "B", None)
+
+
+@pytest.fixture(scope="module")
+def smollm2_engine(smollm2_dir):
+    import torch
+
+    threads = torch.get_num_threads()
+    yield load_engine("hf", str(smollm2_dir), {"device": "cpu", "threads": 1}), ChatRenderer(smollm2_dir)
+    torch.set_num_threads(threads)  # process-wide: restored for the other tests
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verdict", ["forced", "logprob"])
+def test_paper_prompts_with_probability_verdicts_decide_every_judgment(smollm2_engine, verdict):
+    """The model rarely writes [[A]]/[[B]] (issue 17: 0 of 72 parsed): forced and logprob always decide."""
+    from builder.config import Prompts, Search
+    from builder.search import Templates
+    from builder.search.driver import run_search
+
+    engine, renderer = smollm2_engine
+    # one order per pair: two distinct candidates are then never an all-tie, so decided judgments
+    # move the tree forward
+    cfg = Search(width=2, max_steps=2, max_rollbacks=1, temperature=1.0, max_step_tokens=24, judge_max_tokens=16,
+                 judge_orders="one", verdict=verdict)
+    problems = [{"problem_id": "p0", "problem": PROBLEM, "answer": "72"}]
+    res = run_search(engine, renderer, problems, cfg, Templates.from_config(Prompts()), seed=0)
+    assert res.judgments
+    assert all(j["verdict"] in ("A", "B") and 0.0 <= (j["p_a"] if j["p_a"] is not None else 0.5) <= 1.0
+               for j in res.judgments)
+    if verdict == "logprob":
+        assert all(j["verdict_source"] == "logprob" and j["n_tokens"] == 0 for j in res.judgments)
+        assert res.stats.judge_tokens == 0
+    else:
+        assert {j["verdict_source"] for j in res.judgments} <= {"parsed", "forced"}
+    assert any(t["status"] in ("finished", "max_steps") for t in res.trees)

@@ -92,3 +92,16 @@ def best_worst(scored: list[tuple[int, float | None]]) -> tuple[int, int] | None
     best = max(valid, key=lambda p: (p[1], -p[0]))
     worst = min(valid, key=lambda p: (p[1], p[0]))
     return None if best[1] == worst[1] else (best[0], worst[0])
+
+
+def probability_scores(width: int, pairs: list[tuple[int, int, bool]], verdicts: list) -> list[float]:
+    """`search.score: probability`: summed probability of winning per candidate. The A side gets
+    p_a and the B side 1 - p_a (builder.verdicts.Verdict); a parsed verdict without p_a counts
+    1 or 0 like a win, no verdict 0 for both."""
+    out = [0.0] * width
+    for (a, b, _), v in zip(pairs, verdicts, strict=True):
+        p = v.p_a if v.p_a is not None else {"A": 1.0, "B": 0.0}.get(v.verdict)
+        if p is not None:
+            out[a] += p
+            out[b] += 1.0 - p
+    return out
