@@ -123,8 +123,8 @@ class Search(Section):
         "without one is continued with the template's verdict prefix and decided by the two verdict tokens' "
         "probabilities; logprob: no generation, one forward pass on the prompt plus the prefix (builder/verdicts.py).")
     score: Literal["wins", "probability"] = Field(
-        "wins", description="Tournament score of a candidate: judgments won, or the summed probability of "
-        "winning (p_a as A, 1 - p_a as B; a parsed verdict counts 1 or 0).")
+        "wins", description="Tournament score of a candidate with judge_schedule round_robin: judgments won, "
+        "or the summed probability of winning (p_a as A, 1 - p_a as B; a parsed verdict counts 1 or 0).")
     max_rollbacks: int = Field(3, ge=0)
     rollback_scope: Literal["step", "tree"] = Field("step", description="max_rollbacks counts per step (depth) or per tree.")
     on_rollbacks_spent: Literal["accept", "abandon"] = Field(

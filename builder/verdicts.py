@@ -87,15 +87,21 @@ class Verdicts:
         if mode not in MODES:
             raise InputError(f"search.verdict: {mode!r} is not one of {', '.join(MODES)}")
         self.mode, self.spec, self.tokens = mode, spec, tokens
+        self.calls = 0  # engine calls made (generate and score_next), for the search's stats
 
     @classmethod
-    def prepare(cls, mode: str, judge_template: str, engine, tokenizer) -> "Verdicts":
+    def prepare(cls, mode: str, judge_template: str | None, engine, tokenizer) -> "Verdicts":
         """Check everything forced/logprob need before any work: the template's header, the one-token
         verdicts, an engine that scores next tokens (and, for HTTP servers, returns logprobs)."""
         if mode == "parse":
             return cls(mode)
         from builder.prompts import load_verdict_spec
 
+        if judge_template is None:
+            raise InputError(f"search.verdict={mode}: the judge template was given as text, not by name or "
+                             "path, so its verdict declaration is unknown")
+        if tokenizer is None:
+            raise InputError(f"search.verdict={mode}: the renderer has no tokenizer to check the verdict tokens with")
         spec = load_verdict_spec(judge_template)
         if spec is None:
             raise InputError(f"prompt template {judge_template!r} declares no verdict_prefix in its header; "
@@ -115,7 +121,12 @@ class Verdicts:
 
     def judge(self, engine, requests: list[Request]) -> list[Verdict]:
         """Generate (parse/forced) and resolve: the whole judging of one batch of judge requests."""
-        outputs = [cs[0] for cs in engine.generate(requests)] if self.generates and requests else None
+        if not requests:
+            return []
+        outputs = None
+        if self.generates:
+            outputs = [cs[0] for cs in engine.generate(requests)]
+            self.calls += 1
         return self.resolve(engine, [r.prompt for r in requests], outputs)
 
     def resolve(self, engine, prompts: list[str], outputs: list[Completion] | None) -> list[Verdict]:
@@ -123,12 +134,14 @@ class Verdicts:
         if self.mode == "logprob":
             lead = self.spec.prefix.lstrip()
             scores = engine.score_next([p + lead for p in prompts], self.tokens) if prompts else []
+            self.calls += bool(prompts)
             return [self._scored(s, "logprob", "", 0) for s in scores]
         out = parsed(outputs)
         missing = [i for i, v in enumerate(out) if v.verdict is None]
         if self.mode == "forced" and missing:
             # the judge's own output, then the verdict prefix: the model finishes its own judgment
             cont = [prompts[i] + outputs[i].text.rstrip() + self.spec.prefix for i in missing]
+            self.calls += 1
             for i, s in zip(missing, engine.score_next(cont, self.tokens), strict=True):
                 out[i] = self._scored(s, "forced", outputs[i].text, outputs[i].n_tokens)
         return out

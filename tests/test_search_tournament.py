@@ -288,3 +288,68 @@ def test_probability_scores_sum_p_a_and_fall_back_to_wins():
           Verdict("B", "parsed", None, "[[B]]", 2), Verdict(None, None, None, "?", 2)]
     # 0: 0.75 + 0.75 + 0; 1: 0.25 + 0.25 + 0 (undecided); 2: 1 (parsed B) + 0
     assert probability_scores(3, pairs, vs) == [1.5, 0.5, 1.0]
+
+
+# --- verdict modes (builder/verdicts.py) through the search --------------------------------------
+
+def _verdict_templates(tmp_path):
+    from dataclasses import replace
+
+    from tests.search_fixtures import JUDGE
+
+    path = tmp_path / "judge_hdr.txt"
+    path.write_text('---\nverdict_prefix: " [["\nverdicts: [A, B]\n---\n' + JUDGE)
+    return replace(templates(), judge_source=str(path))
+
+
+def test_forced_search_scores_exactly_the_outputs_without_a_verdict_once_per_round(renderer, tmp_path):
+    engine = ScriptedEngine(judge=hashed)  # A, B or no verdict by prompt hash
+    res = run_search(engine, renderer, arith_problems(3), search_cfg(verdict="forced"), _verdict_templates(tmp_path),
+                     seed=7, iteration=1)
+    judge_batches = [c for c in engine.calls if not any(r.stop for r in c)]
+    no_verdict = [[r.prompt for r in c if hashed(r) == "no verdict"] for c in judge_batches]
+    # one scoring call per judging round that had outputs without a verdict, with exactly those
+    assert engine.score_calls == [[p + "no verdict [[" for p in batch] for batch in no_verdict if batch]
+    assert engine.score_calls and all(j["verdict"] in ("A", "B") for j in res.judgments)
+    forced = [j for j in res.judgments if j["verdict_source"] == "forced"]
+    assert forced and all(j["raw"] == "no verdict" and j["p_a"] is not None for j in forced)
+    assert all(j["p_a"] is None for j in res.judgments if j["verdict_source"] == "parsed")
+
+
+def test_logprob_search_generates_no_judge_tokens(renderer, tmp_path):
+    engine = ScriptedEngine(judge=hashed)
+    res = run_search(engine, renderer, arith_problems(3), search_cfg(verdict="logprob"), _verdict_templates(tmp_path),
+                     seed=7, iteration=1)
+    assert all(any(r.stop for r in c) for c in engine.calls)  # only generation requests
+    assert res.judgments and all(j["verdict_source"] == "logprob" and j["n_tokens"] == 0 for j in res.judgments)
+    judged_rounds = len({(j["tree_id"], j["round"]) for j in res.judgments})
+    assert res.stats.judge_tokens == 0 and 1 <= len(engine.score_calls) <= judged_rounds  # one call per round
+
+
+def _narrow_zero(prompt: str) -> tuple[float, float]:
+    """0 beats 1 and 2 narrowly (0.51), 1 beats 2 by far (0.99): wins rank 0 first, summed
+    probabilities rank 1 first (0: 2.04, 1: 2.96, 2: 1.0 over both orders)."""
+    import math
+    import re
+
+    side = {s: int(re.search(r"cand (\d+)", t)[1]) for s, t in re.findall(r"(?m)^([AB]): (.*)$", prompt)}
+    beats = {(0, 1): 0.51, (0, 2): 0.51, (1, 2): 0.99}
+    a, b = side["A"], side["B"]
+    p = beats[(a, b)] if (a, b) in beats else 1 - beats[(b, a)]
+    return math.log(p), math.log(1 - p)
+
+
+@pytest.mark.parametrize("score, winner", [("wins", 0), ("probability", 1)])
+def test_probability_score_ranks_by_summed_p_not_by_wins(renderer, tmp_path, score, winner):
+    res = run_search(ScriptedEngine(score=_narrow_zero), renderer, arith_problems(2),
+                     search_cfg(verdict="logprob", score=score, max_steps=1), _verdict_templates(tmp_path),
+                     seed=7, iteration=1)
+    accepted = [n for n in res.nodes if n["on_path"] and n["parent_id"] is not None]
+    assert len(accepted) == 2 and all(n["candidate_index"] == winner for n in accepted)
+
+
+def test_forced_with_a_template_given_as_text_is_an_input_error(renderer):
+    from builder.errors import InputError
+
+    with pytest.raises(InputError, match="search.verdict=forced"):
+        search(renderer, ScriptedEngine(), verdict="forced")

@@ -3,7 +3,8 @@
 Also the steps both strategies share: sampling candidate children of a node (one Request with
 n = `search.samples`), grouping them into distinct candidates (`mark_distinct`), and judging the
 distinct siblings stage by stage with the run's judge schedule (schedules.py; one Request per
-judge call). `judge_verdicts` is the one place where judge outputs become verdicts.
+judge call). Judge outputs become verdicts in builder/verdicts.py (search.verdict), called by the
+driver's judging phase.
 """
 
 from __future__ import annotations
@@ -53,13 +54,14 @@ class Templates:
     reasoning: str
     judge: str
     step_stop: str = "\nStep "
+    judge_source: str | None = None  # the judge template's name or path: its header declares the verdict
 
     @classmethod
     def from_config(cls, prompts) -> "Templates":
         """Load the run config's `prompts` section (template names or paths)."""
         from builder.prompts import load_template
 
-        return cls(load_template(prompts.reasoning), load_template(prompts.judge), prompts.step_stop)
+        return cls(load_template(prompts.reasoning), load_template(prompts.judge), prompts.step_stop, prompts.judge)
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class SearchContext:
     cfg: Any  # builder.config.Search
     seed: int
     checker: Checker | None = None
+    verdicts: Any = None  # builder.verdicts.Verdicts (search.verdict); None: parse
 
     def generation_request(self, tree: Tree, parent: Node, round_: int) -> Request:
         prompt = self.renderer.generation_prompt(self.templates.reasoning, tree.problem, parent.path_texts())
@@ -123,18 +126,19 @@ class SearchContext:
             for k, (a, b, _) in enumerate(tree.stage_calls)
         ]
 
-    def record_verdicts(self, tree: Tree, round_: int, outputs: list[Completion]) -> None:
-        """Judgment rows of one stage, fed back to the schedule; wins/games of the pending candidates
-        (copied to their duplicates) count every judgment of the round so far."""
+    def record_verdicts(self, tree: Tree, round_: int, outputs: list) -> None:
+        """Judgment rows of one stage from builder.verdicts.Verdict outputs, fed back to the
+        schedule; wins/games of the pending candidates (copied to their duplicates) count every
+        judgment of the round so far."""
         cands, calls = tree.pending, tree.stage_calls
-        verdicts = judge_verdicts(outputs)
+        verdicts = [v.verdict for v in outputs]
         stage = tree.schedule.stages + 1
-        for (a, b, swapped), out, verdict in zip(calls, outputs, verdicts, strict=True):
+        for (a, b, swapped), v in zip(calls, outputs, strict=True):
             tree.judgments.append(Judgment(
                 tree.next_judgment_id(), cands[a].parent.node_id, round_, cands[a].node_id,
-                cands[b].node_id, swapped, verdict, out.text, out.n_tokens, stage=stage,
+                cands[b].node_id, swapped, v.verdict, v.raw, v.n_tokens, stage=stage, source=v.source, p_a=v.p_a,
             ))
-            tree.judge_tokens += out.n_tokens
+            tree.judge_tokens += v.n_tokens
         tree.judge_calls += len(outputs)
         tree.schedule.add(calls, verdicts)
         tree.pending_pairs += calls
@@ -149,6 +153,8 @@ class SearchContext:
         """The schedule's decision; marks best and worst (nodes.selection) and whether the round
         was undecided (the all-tie of the stats)."""
         decision, cands = tree.schedule.decision(), tree.pending
+        if self.cfg.score == "probability" and self.cfg.judge_schedule == "round_robin":
+            decision = probability_decision(cands, tree.pending_pairs, tree.judgments[-len(tree.pending_pairs):])
         tree.schedule = None
         if not decision.undecided:
             cands[decision.best].selection, cands[decision.worst].selection = "best", "worst"
@@ -157,11 +163,13 @@ class SearchContext:
         return decision
 
 
-def judge_verdicts(outputs: list[Completion]) -> list[str | None]:
-    """The one place where judge outputs become verdicts: "A", "B" or None (unparseable)."""
-    from builder.steps import parse_verdict
-
-    return [parse_verdict(o.text) for o in outputs]
+def probability_decision(cands: list[Node], pairs: list, judgments: list[Judgment]) -> "schedules.Decision":
+    """search.score probability (round robin): best/worst by summed P(win) over the round's
+    judgments (judging.probability_scores); equal sums everywhere are the all-tie."""
+    scores = judging.probability_scores(len(cands), pairs, judgments)
+    if judging.all_tie(scores):
+        return schedules.UNDECIDED
+    return schedules.Decision(judging.best_index(scores), judging.worst_index(scores))
 
 
 def mark_distinct(nodes: list[Node], width: int) -> list[Node]:

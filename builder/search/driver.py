@@ -103,7 +103,8 @@ def run_search(engine, renderer, problems: list[dict], search_cfg, templates: Te
     the same requests in any process.
     """
     strategy = STRATEGIES[search_cfg.strategy]
-    ctx = SearchContext(renderer, templates, search_cfg, seed, checker)
+    verdicts = _pairwise_verdicts(search_cfg, templates, engine, renderer)  # before any work
+    ctx = SearchContext(renderer, templates, search_cfg, seed, checker, verdicts)
     progress = progress or NullProgress()
     trees = [Tree(tree_id(iteration, p["problem_id"]), p["problem_id"], p["problem"], p.get("answer"),
                   search_cfg.strategy, chunk,
@@ -166,11 +167,32 @@ def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
         planned = following
 
 
+def _pairwise_verdicts(search_cfg, templates, engine, renderer):
+    """builder.verdicts.Verdicts for A/B judging, checked before any work (template header, verdict
+    tokens, engine scoring); None for strategy solution, whose judge scores one solution."""
+    from builder.errors import InputError
+    from builder.verdicts import Verdicts
+
+    if search_cfg.strategy == "solution":
+        if search_cfg.verdict != "parse":
+            raise InputError(f"search.verdict={search_cfg.verdict}: strategy solution scores single solutions "
+                             "('Score: N'), there is no A/B verdict; use search.verdict=parse")
+        return None
+    return Verdicts.prepare(search_cfg.verdict, templates.judge_source, engine, getattr(renderer, "tokenizer", None))
+
+
 def _judge(engine, ctx, requests, stats: SearchStats) -> list:
-    """One stage's judge outputs, one per request (the strategies' on_judged hand them to
-    context.record_verdicts, which turns them into verdicts with context.judge_verdicts): the place
-    where another verdict rule plugs in."""
-    return [cs[0] for cs in _call(engine, requests, stats)]
+    """One stage's verdicts (builder.verdicts.Verdict, search.verdict), one per request: parse and
+    forced generate, forced adds one scoring call for the outputs without a verdict, logprob only
+    scores. Strategy solution (no A/B verdicts) gets the plain completions."""
+    if ctx.verdicts is None:
+        return [cs[0] for cs in _call(engine, requests, stats)]
+    t0 = time.perf_counter()
+    calls = ctx.verdicts.calls
+    out = ctx.verdicts.judge(engine, requests)
+    stats.engine_seconds += time.perf_counter() - t0
+    stats.engine_calls += ctx.verdicts.calls - calls
+    return out
 
 
 def _rollout_phase(engine, strategy, ctx, active, stats, progress) -> None:
