@@ -154,7 +154,7 @@ def _scripted_eft(tmp_path, tiny_model_dir, run=None, policy=None, options=None,
 
     judge = tmp_path / "judge_test.txt"
     judge.write_text("Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}\n")
-    run = run or make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}")
+    run = run or make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}", "search.verdict=parse")
     path, answers = _problems_file(tmp_path)
     opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.3, chunk_size=4,
                       **(options or {}))
@@ -271,7 +271,7 @@ def test_logprob_teacher_decides_every_pair_and_writes_the_verdict(tmp_path, tin
     judge = tmp_path / "judge_hdr.txt"
     judge.write_text('---\nverdict_prefix: " [["\nverdicts: [A, B]\nverdict_suffix: "]]"\n---\n'
                      "Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}\n")
-    run = make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}")
+    run = make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}", "search.verdict=parse")
     path, answers = _problems_file(tmp_path)
     teacher = Teacher(EngineSpec("hf", str(tiny_model_dir)), load_engine("hf", str(tiny_model_dir), {"threads": 1}),
                       ChatRenderer(tiny_model_dir))
