@@ -14,7 +14,7 @@ WITH mixed AS (
 )
 SELECT iteration,
        least(floor(p_a * 10), 9) / 10 AS bin_lo,
-       least(floor(p_a * 10), 9) / 10 + 0.1 AS bin_hi,
+       round(least(floor(p_a * 10), 9) / 10 + 0.1, 1) AS bin_hi,
        count(*) AS judgments,
        avg(p_a) AS mean_p_a,
        avg(CASE WHEN a_correct THEN 1.0 ELSE 0.0 END) AS a_correct_rate
