@@ -146,15 +146,15 @@ def test_a_solution_cut_at_max_steps_is_not_terminal(renderer):
     assert all(not n["is_terminal"] for n in res.nodes if n["parent_id"])
 
 
-def test_probability_verdicts_are_refused_for_solution_scoring(tiny_model_dir):
-    """search.verdict applies to A/B judging; a solution score has no A/B verdict to force."""
+def test_verdict_modes_do_not_apply_to_solution_scoring(tiny_model_dir):
+    """search.verdict is about A/B verdicts; solution scores are parsed as always, with no scoring call."""
     from builder.config import Search
-    from builder.errors import InputError
     from builder.prompts import ChatRenderer
     from builder.search import run_search
     from tests.scripted_engine import ScriptedEngine
     from tests.search_fixtures import arith_problems, templates
 
-    cfg = Search(strategy="solution", width=2, verdict="logprob")
-    with pytest.raises(InputError, match="strategy solution.*search.verdict=parse"):
-        run_search(ScriptedEngine(), ChatRenderer(tiny_model_dir), arith_problems(1), cfg, templates(), seed=0)
+    engine = ScriptedEngine(judge=lambda r: "Score: 3")
+    res = run_search(engine, ChatRenderer(tiny_model_dir), arith_problems(1), Search(strategy="solution", width=2,
+                     verdict="logprob"), templates(), seed=0)
+    assert engine.score_calls == [] and res.judgments and all(j["verdict_source"] is None for j in res.judgments)

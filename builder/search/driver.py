@@ -169,14 +169,11 @@ def _judging_phase(engine, strategy, ctx, active, stats, progress) -> None:
 
 def _pairwise_verdicts(search_cfg, templates, engine, renderer):
     """builder.verdicts.Verdicts for A/B judging, checked before any work (template header, verdict
-    tokens, engine scoring); None for strategy solution, whose judge scores one solution."""
-    from builder.errors import InputError
+    tokens, engine scoring); None for strategy solution, whose judge scores one solution ('Score: N')
+    and has no A/B verdict, so search.verdict does not apply to it."""
     from builder.verdicts import Verdicts
 
     if search_cfg.strategy == "solution":
-        if search_cfg.verdict != "parse":
-            raise InputError(f"search.verdict={search_cfg.verdict}: strategy solution scores single solutions "
-                             "('Score: N'), there is no A/B verdict; use search.verdict=parse")
         return None
     return Verdicts.prepare(search_cfg.verdict, templates.judge_source, engine, getattr(renderer, "tokenizer", None))
 
