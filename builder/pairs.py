@@ -33,6 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 GATES = ("empty", "identical", "head_to_head", "margin", "prompt_too_long", "step_too_long")
+JUDGE_PART = "pairs"  # part-pairs.parquet; oracle pairs go to part-checker.parquet (builder.checker_pairs)
 
 
 @dataclass(slots=True)
@@ -208,7 +209,7 @@ def _row(iteration, tree, chosen, rejected, prompt, prefix, margin) -> dict:
         "chosen_wins": chosen["wins"] or 0, "rejected_wins": rejected["wins"] or 0, "margin": margin,
         "is_final_step": chosen["is_terminal"], "chosen_terminal": chosen["is_terminal"],
         "rejected_terminal": rejected["is_terminal"], "chosen_correct": chosen["step_correct"],
-        "rejected_correct": rejected["step_correct"],
+        "rejected_correct": rejected["step_correct"], "label_source": "judge",
     }
 
 
@@ -239,12 +240,15 @@ def no_pairs_hint(g: dict, strategy: str, run_root, iteration: int) -> str:
 def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     """`psr pairs`: extract, gate, write one part and record it (with the gate counts) in the manifest."""
     from builder.prompts import ChatRenderer, load_template
-    from builder.store import clear_tables, read_table, record_table, require_sealed, write_table
+    from builder.store import read_table, record_table, require_sealed, write_table
 
     manifest = require_sealed(run, iteration, "psr pairs")
-    if "pairs" in manifest["tables"] and not force:
-        return PairsReport(iteration, already=True, gates=manifest.get("derived", {}).get("pairs", {}).get("gates", {}))
-    removed = clear_tables(run, iteration, ["pairs"])
+    derived = manifest.get("derived", {}).get("pairs", {})
+    if "gates" in derived and not force:
+        return PairsReport(iteration, already=True, gates=derived["gates"])
+    from builder.checker_pairs import remove_part
+
+    removed = remove_part(run, iteration, JUDGE_PART)  # the checker's part (an ablation) stays
     renderer = ChatRenderer(run.require_model(iteration))
     template = load_template(run.config.prompts.reasoning)
     problems = {r["problem_id"]: r["problem"] for r in read_table(run, "problems", iteration).to_pylist()}
@@ -253,6 +257,6 @@ def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
         read_table(run, "judgments", iteration).to_pylist(), problems, lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
         run.config.pairs, iteration,
     )
-    write_table(run, "pairs", iteration, "pairs", rows)
-    record_table(run, iteration, "pairs", {"gates": gates})
+    write_table(run, "pairs", iteration, JUDGE_PART, rows)
+    record_table(run, iteration, "pairs", {**derived, "gates": gates})
     return PairsReport(iteration, rows=rows, gates=gates, removed=removed)

@@ -32,13 +32,19 @@ def view_sql(run: Run, table: str) -> str:
         return f"CREATE OR REPLACE VIEW {table} AS SELECT {body} WHERE false;"
     glob = str(run.data_dir / table / "iteration=*" / "part-*.parquet")
     present = _columns_in_parts(run, table)
-    # A column added to schemas/ after a run was written reads as its `missing_as` (or NULL) in old parts.
-    select = ", ".join(f"CAST({n if n in present else schemas.missing_sql(table, n)} AS {t}) AS {n}"
+    # A column added to schemas/ after a run was written reads as its `missing_as` (or NULL) in old parts,
+    # also where newer parts have it (union_by_name gives the old parts NULL there).
+    select = ", ".join(f"CAST({_present_sql(table, n) if n in present else schemas.missing_sql(table, n)} AS {t}) AS {n}"
                        for n, t in cols.items())
     return (
         f"CREATE OR REPLACE VIEW {table} AS SELECT {select} "
         f"FROM read_parquet({_sql_str(glob)}, hive_partitioning = false, union_by_name = true);"
     )
+
+
+def _present_sql(table: str, name: str) -> str:
+    fill = schemas.missing_sql(table, name)
+    return name if fill == "NULL" else f"coalesce({name}, {fill})"
 
 
 def _columns_in_parts(run: Run, table: str) -> set[str]:

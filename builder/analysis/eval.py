@@ -47,9 +47,10 @@ class EvalSummary:
         return self.correct / self.problems if self.problems else 0.0
 
 
-def part_name(benchmark: str, mode: str) -> str:
-    """The evals part file of one benchmark and mode (a rerun replaces it)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{benchmark}-{mode}").strip("_")
+def part_name(benchmark: str, mode: str, label: str = "judge") -> str:
+    """The evals part file of one benchmark, mode and model variant (a rerun replaces it)."""
+    variant = "" if label == "judge" else f"-{label}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{benchmark}-{mode}{variant}").strip("_")
 
 
 def load_benchmark(run: Run, bench: str, fields: dict[str, str], limit: int | None, split: str = HUB_SPLIT) -> Benchmark:
@@ -133,7 +134,7 @@ def search_config(run: Run, mode: str):
     return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps})
 
 
-def eval_rows(result, bench: Benchmark, mode: str, model: str) -> list[dict]:
+def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = "judge") -> list[dict]:
     """One evals row per tree: the accepted path as the solution, its boxed answer graded."""
     from builder.steps import extract_boxed
 
@@ -151,16 +152,21 @@ def eval_rows(result, bench: Benchmark, mode: str, model: str) -> list[dict]:
             "model": model, "benchmark": bench.name, "mode": mode, "problem_id": t["problem_id"],
             "prediction": prediction, "correct": grade(prediction, gold.get(t["problem_id"]), bench.checker),
             "n_steps": t["n_steps"], "n_tokens": sum(n["n_tokens"] for n in steps), "solution": solution,
+            "label_source": label,
         })
     return rows
 
 
-def existing(run: Run, iteration: int, bench_name: str, mode: str) -> bool:
-    return (run.table_dir("evals", iteration) / f"part-{part_name(bench_name, mode)}.parquet").exists()
+def existing(run: Run, iteration: int, bench_name: str, mode: str, label: str = "judge") -> bool:
+    return (run.table_dir("evals", iteration) / f"part-{part_name(bench_name, mode, label)}.parquet").exists()
 
 
-def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, progress=None) -> EvalSummary:
-    """Solve every problem of `bench` with M(iteration) and write the evals part of (bench, mode)."""
+def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, progress=None,
+             label: str = "judge") -> EvalSummary:
+    """Solve every problem of `bench` with M(iteration) and write the evals part of (bench, mode).
+
+    label="checker": `loaded` is M(iteration)-checker; its rows carry label_source 'checker'.
+    """
     from builder.search import Templates, run_search
     from builder.store import is_sealed, record_table, write_table
 
@@ -169,8 +175,8 @@ def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, prog
     templates = Templates.from_config(run.config.prompts)
     result = run_search(loaded.engine, loaded.renderer, bench.problems, search_config(run, mode), templates,
                         run.config.seed, bench.checker, iteration=iteration, progress=progress)
-    rows = eval_rows(result, bench, mode, loaded.model)
-    path = write_table(run, "evals", iteration, part_name(bench.name, mode), rows)
+    rows = eval_rows(result, bench, mode, loaded.model, label)
+    path = write_table(run, "evals", iteration, part_name(bench.name, mode, label), rows)
     if is_sealed(run, iteration):
         record_table(run, iteration, "evals")
     return EvalSummary(bench.name, mode, iteration, len(rows), sum(r["correct"] for r in rows),
@@ -179,21 +185,22 @@ def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, prog
 
 
 def evaluate_benchmarks(run: Run, iteration: int, benches, modes, fields: dict[str, str], limit: int | None = None,
-                        split: str = HUB_SPLIT, if_needed: bool = False):
+                        split: str = HUB_SPLIT, if_needed: bool = False, label: str = "judge"):
     """`psr eval`'s loop: every benchmark in every mode (defaults: run.yaml eval.*), M(iteration) loaded once.
 
     Yields (benchmark name, mode, EvalSummary), the summary None for a pair skipped by if_needed
-    because its evals part exists; the model loads only when some pair needs it.
+    because its evals part exists; the model loads only when some pair needs it. label "checker":
+    the model is M(iteration)-checker, the oracle ablation.
     """
     from builder.analysis.models import load_model
 
-    run.require_model(iteration)  # before any benchmark is read: the missing model is the first problem
+    run.require_model(iteration, label)  # before any benchmark is read: the missing model is the first problem
     loaded = None
     for ref in benches or run.config.eval.benchmarks:
         bench = load_benchmark(run, ref, fields, limit or run.config.eval.limit, split)
         for mode in modes or run.config.eval.modes:
-            if if_needed and existing(run, iteration, bench.name, mode):
+            if if_needed and existing(run, iteration, bench.name, mode, label):
                 yield bench.name, mode, None
                 continue
-            loaded = loaded or load_model(run, iteration)
-            yield bench.name, mode, evaluate(run, iteration, bench, mode, loaded)
+            loaded = loaded or load_model(run, iteration, label)
+            yield bench.name, mode, evaluate(run, iteration, bench, mode, loaded, label=label)

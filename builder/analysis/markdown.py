@@ -14,7 +14,7 @@ from builder.analysis.stats_markdown import HEADER as STATS_HEADER
 from builder.analysis.stats_markdown import NOTES as STATS_NOTES
 from builder.analysis.stats_markdown import statistics_body
 
-LONG_SECTIONS = {"evals", "evals_paired", "judge_eval", "verdict_calibration"}
+LONG_SECTIONS = {"evals", "evals_paired", "judge_eval", "verdict_calibration", "ceiling"}
 
 
 def fmt(value) -> str:

@@ -16,10 +16,10 @@ class Loaded:
     renderer: Any
 
 
-def load_model(run: Run, n: int) -> Loaded:
+def load_model(run: Run, n: int, label: str = "judge") -> Loaded:
     from builder.engines import load_engine
     from builder.prompts import ChatRenderer
 
-    model = run.require_model(n)
+    model = run.require_model(n, label)
     cfg = run.config.engine
     return Loaded(model, load_engine(cfg.name, model, cfg), ChatRenderer(model))

@@ -34,6 +34,7 @@ def build_report(run: Run, threads: int | None = None) -> dict:
             notes.append(f"{skipped} round(s) had more than 8 candidates: judge consistency computed pair by pair")
     finally:
         db.close()
+    sections["ceiling"] = [ceiling_stats(r) for r in sections["ceiling"]]
     sections[JUDGE_EVAL[0]] = judge_eval_rows(run)
     queries[JUDGE_EVAL[0]] = "RUN/eval/judge-M*.json"
     iterations = sorted({r["iteration"] for section in sections.values() for r in section})
@@ -49,6 +50,23 @@ def build_report(run: Run, threads: int | None = None) -> dict:
         "queries": queries,
         "notes": notes,
     }
+
+
+def ceiling_stats(row: dict) -> dict:
+    """A ceiling row (counts from builder/sql/ceiling.sql) plus accuracies, 95 % Wilson intervals
+    and exact McNemar p-values against M(N); judge figures stay null without M(N+1) evals."""
+    from builder.analysis.stats import mcnemar_exact, wilson_interval
+
+    n, out = row["problems"], dict(row)
+    for who in ("base", "judge", "checker"):
+        k = row[f"{who}_correct"]
+        out[f"{who}_accuracy"] = None if k is None else k / n
+        if who != "base":
+            lo, hi = (None, None) if k is None else wilson_interval(k, n)
+            out[f"{who}_ci_low"], out[f"{who}_ci_high"] = lo, hi
+            only, lost = row[f"{who}_only"], row[f"base_only_{who}"]
+            out[f"{who}_p"] = None if k is None else mcnemar_exact(only, lost)
+    return out
 
 
 def judge_eval_rows(run: Run) -> list[dict]:

@@ -19,6 +19,7 @@ SECTIONS = (
     ("drift", "drift", "Drift: steps per solution and step length"),
     ("evals", "evals", "Held-out evaluation (psr eval)"),
     ("evals_paired", "evals_paired", "Held-out evaluation, each model against the previous one (same problems)"),
+    ("ceiling", "ceiling", "Oracle ceiling: judge-trained vs checker-trained (ORACLE-labelled pairs) M(N+1) against M(N)"),
 )
 # Not SQL: the figures `psr eval-judge --save` wrote to RUN/eval/judge-M<N>-*.json.
 JUDGE_EVAL = ("judge_eval", "Judge accuracy on labeled pairs (psr eval-judge --save)")

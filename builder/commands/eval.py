@@ -6,7 +6,7 @@ import json
 
 import click
 
-from builder.commands.options import iter_option, run_option, say
+from builder.commands.options import iter_option, label_option, run_option, say
 
 
 @click.command("eval")
@@ -25,7 +25,8 @@ from builder.commands.options import iter_option, run_option, say
               help="Split of a Hugging Face benchmark, or of a task benchmark without @SPLIT "
                    "(train, validation, test).")
 @click.option("--if-needed", is_flag=True, help="Skip a benchmark/mode whose evals for iteration N already exist.")
-def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed):
+@label_option("model: evaluates M<N>-checker instead of M<N>")
+def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed, label):
     """Solve held-out problems with M(N) step by step and grade them; rows go to the evals table.
 
     Benchmarks: GSM8K-style files (question, answer with '#### N'), MATH-style (problem, solution
@@ -35,6 +36,7 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
     Examples:
       psr eval --run runs/demo --iter 1
       psr eval --run runs/demo --iter 1 --bench task --split validation --limit 1000
+      psr eval --run runs/demo --iter 2 --label checker    # the oracle ablation M2-checker
       psr eval --run runs/demo --iter 2 --mode greedy --mode search --limit 50
       psr eval --run runs/q7b --iter 1 --bench gsm8k_test.jsonl --bench math500.jsonl
     """
@@ -43,16 +45,18 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
     from builder.store import Run
 
     run = Run.open(run_dir)
-    results = evaluate_benchmarks(run, iteration, benches, modes, parse_fields(list(fields)), limit, split, if_needed)
-    for name, mode, s in results:
+    name = f"M{iteration}" if label == "judge" else f"M{iteration}-{label}"
+    results = evaluate_benchmarks(run, iteration, benches, modes, parse_fields(list(fields)), limit, split, if_needed,
+                                  label)
+    for bench_name, mode, s in results:
         if s is None:
-            say(f"eval {name} ({mode}) of M{iteration}: already done, skipped (--if-needed)")
+            say(f"eval {bench_name} ({mode}) of {name}: already done, skipped (--if-needed)")
             continue
         note = f"; {s.dropped} row(s) without a gold answer skipped" if s.dropped else ""
-        say(f"eval {s.benchmark} ({s.mode}) of M{iteration}: {s.correct}/{s.problems} correct, "
+        say(f"eval {s.benchmark} ({s.mode}) of {name}: {s.correct}/{s.problems} correct, "
             f"accuracy {s.accuracy:.3f}, answered {s.answered}{note} -> {s.path}")
-        click.echo(json.dumps({"iteration": iteration, "benchmark": s.benchmark, "mode": s.mode,
-                               "problems": s.problems, "correct": s.correct, "accuracy": s.accuracy}))
+        click.echo(json.dumps({"iteration": iteration, "label_source": label, "benchmark": s.benchmark,
+                               "mode": s.mode, "problems": s.problems, "correct": s.correct, "accuracy": s.accuracy}))
 
 
 @click.command("eval-judge")

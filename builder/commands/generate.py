@@ -8,6 +8,7 @@ from builder.commands.options import (
     executor_options,
     force_option,
     iter_option,
+    label_option,
     quiet_option,
     report_removed,
     run_option,
@@ -107,18 +108,25 @@ def seal(run_dir, iteration):
 @click.command()
 @run_option
 @iter_option
+@label_option("in part-checker.parquet, never in the default export")
 @force_option
-def pairs(run_dir, iteration, force):
+def pairs(run_dir, iteration, label, force):
     """Extract best-vs-worst step pairs from sealed iteration N, through counted quality gates.
 
+    --label checker builds the oracle ablation instead: from the same rounds, a correct against a
+    wrong candidate as the task's step checker labels them (tasks with a step checker only).
+
     \b
-    Example:
+    Examples:
       psr pairs --run runs/demo --iter 1
+      psr pairs --run runs/demo --iter 1 --label checker
     """
     from builder.pairs import build_pairs, gates_text, no_pairs_hint
     from builder.store import Run
 
     run = Run.open(run_dir)
+    if label == "checker":
+        return _checker_pairs(run, iteration, force)
     report = build_pairs(run, iteration, force)
     if report.already:
         say(f"iteration {iteration}: pairs already extracted ({gates_text(report.gates)}); --force redoes them")
@@ -129,3 +137,18 @@ def pairs(run_dir, iteration, force):
         # a valid outcome, not an error: the table is written (empty); `psr export` refuses it
         say(f"iteration {iteration} has 0 pairs, so M{iteration + 1} cannot be trained from it: "
             + no_pairs_hint(report.gates, run.config.search.strategy, run.root, iteration))
+
+
+def _checker_pairs(run, iteration: int, force: bool) -> None:
+    from builder.checker_pairs import build_checker_pairs
+    from builder.pairs import gates_text
+
+    report = build_checker_pairs(run, iteration, force)
+    if report.already:
+        say(f"iteration {iteration}: checker pairs already extracted ({gates_text(report.gates)}); --force redoes them")
+        return
+    report_removed(report.removed)
+    r = report.gates["rounds"]
+    say(f"iteration {iteration}: {len(report.rows)} checker (oracle-labelled) pairs ({gates_text(report.gates)}); "
+        f"of {r['rounds']} rounds: {r['all_correct']} all correct, {r['all_wrong']} all wrong, "
+        f"{r['single']} single candidate, {r['unlabelled']} unlabelled")

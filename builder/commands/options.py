@@ -31,6 +31,13 @@ def force_option(f):
     return click.option("--force", is_flag=True, help="Redo a sealed iteration: remove its files first (says what it removed).")(f)
 
 
+def label_option(what: str):
+    """--label judge|checker: the loop's self-judged pairs, or the oracle-labelled ablation."""
+    return click.option("--label", default="judge", show_default=True, type=click.Choice(["judge", "checker"]),
+                        help=f"judge: the model's self-judged pairs; checker: the oracle ablation "
+                             f"(pairs labelled by the task's step checker) {what}.")
+
+
 def quiet_option(f):
     return click.option("--quiet", "-q", is_flag=True, help="No progress display (also off when stderr is not a terminal).")(f)
 

@@ -4,38 +4,43 @@ from __future__ import annotations
 
 import click
 
-from builder.commands.options import iter_option, run_option, say
+from builder.commands.options import iter_option, label_option, run_option, say
 
 
 @click.command()
 @run_option
 @iter_option
 @click.option("--force", is_flag=True, help="Replace an existing export whose content differs (then retrain).")
-def export(run_dir, iteration, force):
+@label_option("exported to RUN/trainer/iteration=N/checker/")
+def export(run_dir, iteration, force, label):
     """Write iteration N's immutable trainer input file.
 
     \b
     N >= 1: RUN/trainer/iteration=N/pairs.parquet (prompt, chosen, rejected) from the sealed pairs;
     N = 0:  RUN/trainer/iteration=0/sft.parquet (Axolotl input_output rows) from IFT + EFT train.
     Terminal steps end with the model's EOS text, intermediate steps carry none.
+    Only the judge's pairs are exported unless --label checker (then only the oracle's, into
+    RUN/trainer/iteration=N/checker/pairs.parquet).
     """
     from builder.store import Run
     from builder.trainer.export import export_iteration
 
-    res = export_iteration(Run.open(run_dir), iteration, force=force)
+    res = export_iteration(Run.open(run_dir), iteration, force=force, label=label)
     if res.status == "skipped":
         say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to export")
         return
     dropped = "; ".join(f"dropped {n} ({why})" for why, n in res.dropped.items())
     verb = {"unchanged": "already exported", "written": "exported", "replaced": "replaced"}[res.status]
-    say(f"{verb}: {res.path} ({res.rows} rows{'; ' + dropped if dropped else ''})")
+    oracle = "; oracle-labelled (checker) pairs, an ablation" if label == "checker" else ""
+    say(f"{verb}: {res.path} ({res.rows} rows{'; ' + dropped if dropped else ''}{oracle})")
 
 
 @click.command()
 @run_option
 @iter_option
 @click.option("--no-validate", is_flag=True, help="Only render; skip Axolotl's validation.")
-def config(run_dir, iteration, no_validate):
+@label_option("(RUN/trainer/iteration=N/checker/axolotl.yaml, output models/M<N+1>-checker)")
+def config(run_dir, iteration, no_validate, label):
     """Render RUN/trainer/iteration=N/axolotl.yaml and validate it with Axolotl.
 
     The template is trainer_configs/sft.yaml (N = 0) or dpo.yaml (N >= 1), deep-merged with
@@ -51,7 +56,7 @@ def config(run_dir, iteration, no_validate):
     if iteration == 0 and run.config.models.M1:
         say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to configure")
         return
-    path, changed = write_config(run, iteration)
+    path, changed = write_config(run, iteration, label)
     state = "written" if changed else "unchanged"
     trainer = None if no_validate else find_env(run.config.trainer.env)
     if no_validate:
@@ -71,8 +76,9 @@ def config(run_dir, iteration, no_validate):
 @iter_option
 @click.option("--launcher", type=click.Choice(["accelerate", "torchrun"]), help="Multi-GPU launcher (default: trainer.launcher).")
 @click.option("--force", is_flag=True, help="Retrain even when M(N+1) exists (removes it first).")
+@label_option("trained into models/M<N+1>-checker, M<N+1> untouched")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def train(run_dir, iteration, launcher, force, extra):
+def train(run_dir, iteration, launcher, force, label, extra):
     """Run `axolotl train` on iteration N's config in the trainer environment: M(N) -> M(N+1).
 
     Output goes to RUN/trainer/iteration=N/train.log and the terminal. Arguments after `--` go to
@@ -86,10 +92,11 @@ def train(run_dir, iteration, launcher, force, extra):
     from builder.trainer.train import train_iteration
 
     run = Run.open(run_dir)
-    res = train_iteration(run, iteration, launcher=launcher, extra=tuple(extra), force=force)
+    res = train_iteration(run, iteration, launcher=launcher, extra=tuple(extra), force=force, label=label)
+    name = res.model.name if label != "judge" else f"M{iteration + 1}"
     if res.status == "skipped":
         say(f"models.M1 is given in run.yaml ({res.model}): iteration 0 is skipped, nothing to train")
     elif res.status == "exists":
-        say(f"M{iteration + 1} exists; nothing to do ({res.model}; --force retrains it)")
+        say(f"{name} exists; nothing to do ({res.model}; --force retrains it)")
     else:
-        say(f"trained M{iteration + 1}: {res.model} in {res.seconds:.0f} s (log: {res.log})")
+        say(f"trained {name}: {res.model} in {res.seconds:.0f} s (log: {res.log})")

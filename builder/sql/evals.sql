@@ -1,4 +1,5 @@
--- Held-out evaluation (`psr eval`) per iteration, benchmark and mode: the model is M(iteration).
+-- Held-out evaluation (`psr eval`) per iteration, benchmark and mode: the model is M(iteration) of
+-- the loop (label_source 'judge'); the oracle ablation M(N)-checker is in ceiling.sql.
 --   accuracy       correct / problems
 --   answered_rate  rows with an extracted prediction / problems
 SELECT iteration, benchmark, mode,
@@ -9,5 +10,6 @@ SELECT iteration, benchmark, mode,
        avg(n_steps) AS steps_mean,
        avg(n_tokens) AS tokens_mean
 FROM evals
+WHERE label_source = 'judge'
 GROUP BY iteration, benchmark, mode
 ORDER BY iteration, benchmark, mode;

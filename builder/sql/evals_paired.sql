@@ -1,5 +1,6 @@
 -- Each model against the previous evaluated model on the same held-out problems, per benchmark
 -- and mode: the discordant counts behind the exact McNemar p-value in the report's statistics.
+-- The loop's models only (label_source 'judge'); the oracle ablation M(N)-checker is in ceiling.sql.
 --   prev_iteration   the previous iteration evaluated on this benchmark and mode
 --   problems_shared  problems (problem_id) scored for both models
 --   only_prev        right for M(prev_iteration), wrong for M(iteration)
@@ -7,7 +8,7 @@
 --   both_right, both_wrong
 --   difference       (only_this - only_prev) / problems_shared: paired accuracy difference
 WITH its AS (
-    SELECT DISTINCT benchmark, mode, iteration FROM evals
+    SELECT DISTINCT benchmark, mode, iteration FROM evals WHERE label_source = 'judge'
 ),
 prev AS (
     SELECT benchmark, mode, iteration,
@@ -24,7 +25,8 @@ SELECT p.iteration, p.benchmark, p.mode, p.prev_iteration,
            / count(*) AS difference
 FROM prev p
 JOIN evals b ON b.iteration = p.iteration AND b.benchmark = p.benchmark AND b.mode = p.mode
+            AND b.label_source = 'judge'
 JOIN evals a ON a.iteration = p.prev_iteration AND a.benchmark = p.benchmark AND a.mode = p.mode
-            AND a.problem_id = b.problem_id
+            AND a.problem_id = b.problem_id AND a.label_source = 'judge'
 GROUP BY p.iteration, p.benchmark, p.mode, p.prev_iteration
 ORDER BY p.benchmark, p.mode, p.iteration;

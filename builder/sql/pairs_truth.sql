@@ -1,5 +1,6 @@
 -- Training pairs against ground truth, per iteration (pairs whose chosen and rejected steps both
--- have a known step_correct), plus a length check on every pair.
+-- have a known step_correct), plus a length check on every pair. The judge's pairs only: the
+-- oracle-labelled ablation (label_source 'checker') is right by construction (see ceiling.sql).
 --   pairs_known          pairs with both labels known
 --   right_order_rate     chosen correct and rejected incorrect / pairs_known
 --   reversed_rate        chosen incorrect and rejected correct / pairs_known (the harmful pairs)
@@ -18,5 +19,6 @@ SELECT iteration,
        count(*) FILTER (WHERE length(chosen) > length(rejected)) / count(*) AS chosen_longer_rate,
        avg(margin) AS mean_margin
 FROM pairs
+WHERE label_source = 'judge'
 GROUP BY iteration
 ORDER BY iteration;

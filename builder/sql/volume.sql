@@ -1,4 +1,5 @@
 -- Volume per iteration: problems, trees by status, pairs, judge calls, generated and judge tokens.
+-- pairs: the judge's (training) pairs; oracle-labelled checker pairs are counted in ceiling.sql.
 -- Columns: iteration, problems, trees, finished, max_steps, abandoned, rollbacks, pairs,
 --          pairs_per_tree, judge_calls (trees.judge_calls), judgments (rows in the judgments table),
 --          gen_tokens, judge_tokens.
@@ -19,7 +20,7 @@ t AS (
            sum(judge_tokens) AS judge_tokens
     FROM trees GROUP BY iteration
 ),
-pr AS (SELECT iteration, count(*) AS pairs FROM pairs GROUP BY iteration),
+pr AS (SELECT iteration, count(*) AS pairs FROM pairs WHERE label_source = 'judge' GROUP BY iteration),
 j AS (SELECT iteration, count(*) AS judgments FROM judgments GROUP BY iteration)
 SELECT i.iteration,
        coalesce(p.problems, 0) AS problems,

@@ -52,24 +52,32 @@ class Run:
     def models_dir(self) -> Path:
         return self.root / "models"
 
-    def model_path(self, n: int) -> str:
-        """M(n): M0 from the config, M1 from the config when given, else RUN/models/M<n>."""
-        if n < 0:
-            raise PsrError(f"no model M{n}")
+    def model_path(self, n: int, label: str = "judge") -> str:
+        """M(n): M0 from the config, M1 from the config when given, else RUN/models/M<n>.
+
+        label "checker": M(n)-checker, the oracle ablation trained on iteration n-1's checker pairs.
+        """
+        if n < 0 or (label != "judge" and n < 1):
+            raise PsrError(f"no model M{n}" + ("" if label == "judge" else f"-{label}"))
+        if label != "judge":
+            return str(self.models_dir() / f"M{n}-{label}")
         if n == 0:
             return self._resolve(self.config.models.M0)
         if n == 1 and self.config.models.M1:
             return self._resolve(self.config.models.M1)
         return str(self.models_dir() / f"M{n}")
 
-    def require_model(self, n: int) -> str:
+    def require_model(self, n: int, label: str = "judge") -> str:
         """M(n)'s path (or Hub id), with a one-line error naming the command that builds a missing local one.
 
         The one "does M(n) exist" check: a local model exists when its folder has a config.json.
         """
-        model = self.model_path(n)
+        model = self.model_path(n, label)
         p = Path(model)
         if p.is_absolute() and not (p / "config.json").is_file():
+            if label != "judge":
+                raise PsrError(f"model M{n}-{label} not found at {p}; build it with `psr pairs`, `psr export`, "
+                               f"`psr config` and `psr train` with --run {self.root} --iter {n - 1} --label {label}")
             if n == 0:
                 how = f"`psr model tiny {p}` (or set models.M0 in run.yaml)"
             else:

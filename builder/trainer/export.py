@@ -14,6 +14,10 @@ prompt/chosen/rejected (Axolotl raises on them), chosen == rejected (no preferen
 whose tokenized prompt is not a prefix of tokenized prompt+step (TRL would silently cut the step).
 The content hash is stored in the file's metadata: an identical re-export writes nothing; a
 different one is refused unless forced (Axolotl caches prepared data by config, not content).
+
+Only the judge's pairs (label_source 'judge') are exported by default. `--label checker` exports
+the oracle ablation's pairs instead, into RUN/trainer/iteration=N/checker/ (its own config,
+prepared cache and model M(N+1)-checker), so the loop's files never see them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import PsrError
+from builder.errors import InputError, PsrError
 from builder.ids import rows_digest
 from builder.store import Run, atomic, is_sealed, load_manifest, read_table
 
@@ -40,43 +44,56 @@ class ExportResult:
     sha256: str = ""
 
 
-def export_path(run: Run, iteration: int) -> Path:
-    return run.trainer_dir(iteration) / ("sft.parquet" if iteration == 0 else "pairs.parquet")
+def label_dir(run: Run, iteration: int, label: str = "judge") -> Path:
+    """An iteration's trainer folder; an ablation (label checker) has its own subfolder."""
+    from builder.checker_pairs import check_label
+
+    if check_label(label) != "judge" and iteration == 0:
+        raise InputError(f"--label {label}: iteration 0 is SFT on IFT/EFT data, it has no pairs to label")
+    base = run.trainer_dir(iteration)
+    return base if label == "judge" else base / label
 
 
-def prepared_path(run: Run, iteration: int) -> Path:
+def export_path(run: Run, iteration: int, label: str = "judge") -> Path:
+    return label_dir(run, iteration, label) / ("sft.parquet" if iteration == 0 else "pairs.parquet")
+
+
+def prepared_path(run: Run, iteration: int, label: str = "judge") -> Path:
     """Axolotl's tokenized-dataset cache of this iteration (keyed by config, so one per iteration)."""
-    return run.trainer_dir(iteration) / "prepared"
+    return label_dir(run, iteration, label) / "prepared"
 
 
-def export_iteration(run: Run, iteration: int, force: bool = False) -> ExportResult:
-    if iteration == 0 and run.config.models.M1:
+def export_iteration(run: Run, iteration: int, force: bool = False, label: str = "judge") -> ExportResult:
+    label_dir(run, iteration, label)  # an unknown label, or a label at iteration 0: exit 2 before any work
+    if iteration == 0 and run.config.models.M1 and label == "judge":
         return ExportResult(export_path(run, 0), "skipped")
-    rows, dropped, lineage = _sft_export(run) if iteration == 0 else _dpo_export(run, iteration)
+    rows, dropped, lineage = _sft_export(run) if iteration == 0 else _dpo_export(run, iteration, label)
     if not rows:
         what = "no IFT/EFT train rows" if iteration == 0 else "no step pairs to train on"
         raise PsrError(f"iteration {iteration}: {what} ({_dropped_text(dropped)}); nothing to export, "
                        f"so M{iteration + 1} cannot be trained from it")
     digest = rows_digest(rows)
-    path = export_path(run, iteration)
+    path = export_path(run, iteration, label)
     old = existing_sha256(path)
     if old == digest:
         return ExportResult(path, "unchanged", len(rows), dropped, digest)
     if old is not None and not force:
         raise PsrError(
             f"{path} exists with different content (its source changed since it was exported); "
-            f"pass --force to replace it, then retrain M{iteration + 1}"
+            f"pass --force to replace it, then retrain M{iteration + 1}{'' if label == 'judge' else '-' + label}"
         )
     _write_parquet(path, rows, digest, sft=iteration == 0)
     if old is not None:  # a stale prepared cache would train on the old file
-        shutil.rmtree(prepared_path(run, iteration), ignore_errors=True)
+        shutil.rmtree(prepared_path(run, iteration, label), ignore_errors=True)
     _write_json(path.with_name("export.json"), {
         "file": path.name, "sha256": digest, "rows": len(rows), "dropped": dropped, **lineage,
     })
     return ExportResult(path, "replaced" if old else "written", len(rows), dropped, digest)
 
 
-def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
+def _dpo_export(run: Run, iteration: int, label: str = "judge") -> tuple[list[dict], dict, dict]:
+    from builder.checker_pairs import CHECKER, CHECKER_PART, ORACLE_NOTE
+
     root = run.root
     if not is_sealed(run, iteration):
         raise PsrError(
@@ -84,20 +101,29 @@ def _dpo_export(run: Run, iteration: int) -> tuple[list[dict], dict, dict]:
             f"`psr seal --run {root} --iter {iteration}`, then `psr pairs`, before exporting"
         )
     manifest = load_manifest(run, iteration)
-    if "pairs" not in manifest.get("tables", {}):
-        raise PsrError(f"iteration {iteration} has no pairs yet; run `psr pairs --run {root} --iter {iteration}` first")
-    pairs = read_table(run, "pairs", iteration).to_pylist()
+    derived = manifest.get("derived", {}).get("pairs", {})
+    flag = "" if label == "judge" else f" --label {label}"
+    if "pairs" not in manifest.get("tables", {}) or (label == CHECKER and CHECKER not in derived):
+        raise PsrError(f"iteration {iteration} has no {label} pairs yet; run `psr pairs --run {root} --iter {iteration}{flag}` first")
+    pairs = [p for p in read_table(run, "pairs", iteration).to_pylist() if p["label_source"] == label]
     if not pairs:
         from builder.pairs import gates_text, no_pairs_hint
 
-        gates = manifest.get("derived", {}).get("pairs", {}).get("gates", {})
-        raise PsrError(f"iteration {iteration}: 0 pairs ({gates_text(gates)}); nothing to export, so "
-                       f"M{iteration + 1} cannot be trained from it: {no_pairs_hint(gates, run.config.search.strategy, root, iteration)}")
+        gates = derived.get(CHECKER, {}).get("gates", {}) if label == CHECKER else derived.get("gates", {})
+        hint = ("no round held both a correct and a wrong candidate" if label == CHECKER
+                else no_pairs_hint(gates, run.config.search.strategy, root, iteration))
+        raise PsrError(f"iteration {iteration}: 0 {label} pairs ({gates_text(gates)}); nothing to export, so "
+                       f"M{iteration + 1}{'' if label == 'judge' else '-' + label} cannot be trained from it: {hint}")
     model = run.require_model(iteration)
     renderer = _renderer(model, iteration)
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
-    lineage = {"source": {"table": "pairs", "iteration": iteration, "files": manifest["tables"]["pairs"]["files"]},
+    files = manifest["tables"]["pairs"]["files"]
+    own = {f"part-{CHECKER_PART}.parquet"} if label == CHECKER else set(files) - {f"part-{CHECKER_PART}.parquet"}
+    lineage = {"source": {"table": "pairs", "iteration": iteration, "label_source": label,
+                          "files": {k: v for k, v in files.items() if k in own}},
                "tokenizer": model, "eos_text": renderer.eos_text}
+    if label == CHECKER:
+        lineage["note"] = ORACLE_NOTE
     return rows, dropped, lineage
 
 

@@ -5,6 +5,9 @@ trainer.<stage>.overrides (deep-merged; a null deletes a key) <- per-iteration v
 the "{{name}}" placeholders: base_model = M(N), output_dir = RUN/models/M{N+1}, the exported file,
 this iteration's own dataset_prepared_path, and the run's seed. The per-iteration paths cannot be
 overridden: they are what makes iterations immutable and chained.
+
+`label="checker"` renders the oracle ablation's config (RUN/trainer/iteration=N/checker/axolotl.yaml):
+the same template and overrides, its own export and cache, output RUN/models/M{N+1}-checker.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ import yaml
 
 from builder.errors import InputError, PsrError
 from builder.store import Run, atomic
-from builder.trainer.export import export_path, prepared_path
+from builder.trainer.export import export_path, label_dir, prepared_path
 
 FIXED_KEYS = ("base_model", "output_dir", "datasets", "dataset_prepared_path")
 _PLACEHOLDER = re.compile(r"^\{\{(\w+)\}\}$")
 
 
-def config_path(run: Run, iteration: int) -> Path:
-    return run.trainer_dir(iteration) / "axolotl.yaml"
+def config_path(run: Run, iteration: int, label: str = "judge") -> Path:
+    return label_dir(run, iteration, label) / "axolotl.yaml"
+
+
+def output_dir(run: Run, iteration: int, label: str = "judge") -> Path:
+    """M(N+1), or M(N+1)-checker for the ablation: the ablation never overwrites the loop's model."""
+    return run.models_dir() / (f"M{iteration + 1}" if label == "judge" else f"M{iteration + 1}-{label}")
 
 
 def stage(run: Run, iteration: int):
@@ -46,8 +54,9 @@ def template_path(name: str) -> Path:
     raise InputError(f"trainer template '{name}' not found (looked in {templates_dir()} and the current directory)")
 
 
-def render_config(run: Run, iteration: int) -> dict:
-    """The Axolotl config of iteration N as a plain dict."""
+def render_config(run: Run, iteration: int, label: str = "judge") -> dict:
+    """The Axolotl config of iteration N (of its `label` pairs) as a plain dict."""
+    label_dir(run, iteration, label)
     if iteration == 0 and run.config.models.M1:
         raise PsrError("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, there is nothing to configure")
     st = stage(run, iteration)
@@ -63,9 +72,9 @@ def render_config(run: Run, iteration: int) -> dict:
     cfg = deep_merge(template, st.overrides)
     values = {
         "base_model": run.model_path(iteration),
-        "output_dir": str(run.models_dir() / f"M{iteration + 1}"),
-        "dataset": str(export_path(run, iteration)),
-        "dataset_prepared_path": str(prepared_path(run, iteration)),
+        "output_dir": str(output_dir(run, iteration, label)),
+        "dataset": str(export_path(run, iteration, label)),
+        "dataset_prepared_path": str(prepared_path(run, iteration, label)),
         "seed": run.config.seed,
     }
     cfg = fill(cfg, values, origin=str(path))
@@ -117,10 +126,10 @@ def render_text(cfg: dict, iteration: int) -> str:
     return head + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def write_config(run: Run, iteration: int) -> tuple[Path, bool]:
+def write_config(run: Run, iteration: int, label: str = "judge") -> tuple[Path, bool]:
     """Render and write RUN/trainer/iteration=N/axolotl.yaml; untouched when the content is the same."""
-    text = render_text(render_config(run, iteration), iteration)
-    path = config_path(run, iteration)
+    text = render_text(render_config(run, iteration, label), iteration)
+    path = config_path(run, iteration, label)
     if path.exists() and path.read_text() == text:
         return path, False
     atomic.write_text(path, text)

@@ -2,6 +2,7 @@
 
 Output streams to the terminal and to RUN/trainer/iteration=N/train.log. Idempotent: when
 M(N+1) already exists and loads, nothing runs (unless forced, which first removes the old model).
+`label="checker"` trains the oracle ablation M(N+1)-checker from RUN/trainer/iteration=N/checker/.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from builder.errors import PsrError
 from builder.store import Run, atomic
 from builder.trainer.env import is_local_model, process_env, require_env
-from builder.trainer.render import config_path, render_config, render_text
+from builder.trainer.render import config_path, output_dir, render_config, render_text
 
 LAUNCHERS = ("accelerate", "torchrun")
 
@@ -30,19 +31,22 @@ class TrainResult:
     log: Path | None = None
 
 
-def output_model(run: Run, iteration: int) -> Path:
-    return run.models_dir() / f"M{iteration + 1}"
+def output_model(run: Run, iteration: int, label: str = "judge") -> Path:
+    return output_dir(run, iteration, label)
 
 
 def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra: tuple[str, ...] = (),
-                    force: bool = False, echo=sys.stderr) -> TrainResult:
+                    force: bool = False, echo=sys.stderr, label: str = "judge") -> TrainResult:
+    from builder.trainer.export import label_dir
+
+    folder = label_dir(run, iteration, label)
     if iteration == 0 and run.config.models.M1:
         return TrainResult(Path(run.model_path(1)), "skipped")
-    out = output_model(run, iteration)
+    out = output_model(run, iteration, label)
     if not force and model_problem(out) is None:
         return TrainResult(out, "exists")
     trainer = require_env(run.config.trainer.env)
-    cfg = _current_config(run, iteration)
+    cfg = _current_config(run, iteration, label)
     launcher = launcher or run.config.trainer.launcher
     if launcher and launcher not in LAUNCHERS:
         raise PsrError(f"unknown launcher '{launcher}': use one of {', '.join(LAUNCHERS)}")
@@ -52,7 +56,7 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     if launcher:
         cmd += ["--launcher", launcher]
     cmd += [*run.config.trainer.extra_args, *extra]
-    log = run.trainer_dir(iteration) / "train.log"
+    log = folder / "train.log"
     env = process_env(trainer, offline=is_local_model(run.model_path(iteration)))
     start = time.monotonic()
     code = stream(cmd, log, env, echo)
@@ -61,40 +65,43 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
         raise PsrError(f"axolotl train failed (exit {code}) for iteration {iteration}; see {log} ({last_line(log)})")
     problem = model_problem(out)
     if problem:
-        raise PsrError(f"axolotl train finished but M{iteration + 1} is not usable: {problem}; see {log}")
-    _write_lineage(run, iteration, cfg, cmd, seconds)
+        raise PsrError(f"axolotl train finished but {out.name} is not usable: {problem}; see {log}")
+    _write_lineage(run, iteration, cfg, cmd, seconds, label)
     return TrainResult(out, "trained", seconds, log)
 
 
-def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float) -> None:
+def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float, label: str = "judge") -> None:
     """RUN/trainer/iteration=N/trained.json: what M(N+1) was trained from, beside the data."""
     from builder.store.lineage import model_fingerprint, sha256_file
-    from builder.trainer.export import export_path
+    from builder.checker_pairs import ORACLE_NOTE
+    from builder.trainer.export import export_path, label_dir
 
-    data = export_path(run, iteration)
+    data = export_path(run, iteration, label)
     record = {
-        "model": model_fingerprint(str(output_model(run, iteration))),
+        "model": model_fingerprint(str(output_model(run, iteration, label))),
         "base_model": model_fingerprint(run.model_path(iteration)),
         "config": {"path": str(cfg), "sha256": sha256_file(cfg)},
         "data": {"path": str(data), "sha256": sha256_file(data)},
         "command": cmd, "wall_seconds": round(seconds, 1),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "label_source": label, **({"note": ORACLE_NOTE} if label != "judge" else {}),
     }
-    path = run.trainer_dir(iteration) / "trained.json"
+    path = label_dir(run, iteration, label) / "trained.json"
     atomic.write_json(path, record, indent=2)
 
 
-def _current_config(run: Run, iteration: int) -> Path:
-    path = config_path(run, iteration)
-    hint = f"run `psr config --run {run.root} --iter {iteration}` first"
+def _current_config(run: Run, iteration: int, label: str = "judge") -> Path:
+    path = config_path(run, iteration, label)
+    flag = "" if label == "judge" else f" --label {label}"
+    hint = f"run `psr config --run {run.root} --iter {iteration}{flag}` first"
     if not path.exists():
         raise PsrError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")
-    if path.read_text() != render_text(render_config(run, iteration), iteration):
+    if path.read_text() != render_text(render_config(run, iteration, label), iteration):
         raise PsrError(f"{path} is out of date with run.yaml or the templates; {hint}")
     run.require_model(iteration)  # the base model Axolotl starts from
-    data = render_config(run, iteration)["datasets"][0]["path"]
+    data = render_config(run, iteration, label)["datasets"][0]["path"]
     if not Path(data).exists():
-        raise PsrError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}` first")
+        raise PsrError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}{flag}` first")
     return path
 
 

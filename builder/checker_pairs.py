@@ -1,0 +1,157 @@
+"""Oracle-labelled step pairs (`psr pairs --label checker`): the task's step checker as the labeller.
+
+An ablation, never training data of the loop: it answers "is my judge or my trainer holding the
+loop back?". With a perfect judge, would one iteration of step-DPO improve M(N)? The pairs come
+from the same sealed rounds as the judge's pairs, with the same prompt, EOS policy and gates:
+
+- every round (the candidates sampled together for one parent) holding a correct and a wrong
+  candidate gives one pair, rolled-back rounds included (their prefix is the accepted path too);
+- chosen: the accepted step when it is correct, else the first correct candidate by index;
+  rejected: the first wrong candidate by index;
+- the margin gate is skipped: it thresholds the judge's win difference, which must not filter an
+  oracle; `margin` still records that difference (negative where the judge preferred the wrong step).
+
+They go to part-checker.parquet beside the judge's part-pairs.parquet, with label_source =
+'checker'; the manifest's derived.pairs.checker holds their gate counts. The default export reads
+judge pairs only; `psr export/config/train/eval --label checker` make and measure M(N+1)-checker.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from builder.errors import InputError
+
+LABELS = ("judge", "checker")
+CHECKER = "checker"
+CHECKER_PART = "checker"
+ORACLE_NOTE = ("oracle-labelled: chosen/rejected decided by the task's step checker, not the model's judge; "
+               "an ablation, never in the default export")
+
+
+@dataclass(slots=True)
+class CheckerReport:
+    iteration: int
+    already: bool = False
+    rows: list[dict] = field(default_factory=list)
+    gates: dict = field(default_factory=dict)
+    removed: list = field(default_factory=list)
+
+
+def check_label(label: str) -> str:
+    if label not in LABELS:
+        raise InputError(f"unknown --label {label!r}: use {' or '.join(LABELS)}")
+    return label
+
+
+def remove_part(run, iteration: int, part: str) -> list:
+    """Delete one part file of the pairs table (the other label's part stays)."""
+    path = run.table_dir("pairs", iteration) / f"part-{part}.parquet"
+    if not path.exists():
+        return []
+    path.unlink()
+    return [path]
+
+
+def step_checker(run, problems: list[dict]):
+    """The checker generation used for these problems; exit 2 naming the task when it cannot check steps."""
+    from builder.search.context import make_checker
+
+    checker = make_checker(run, problems)
+    sources = sorted({p["source"] for p in problems})
+    name = sources[0][5:] if len(sources) == 1 and sources[0].startswith("task:") else None
+    probe = problems[0]["problem"] if problems else ""
+    if name is None or checker.check_step(probe, [], "Step 1: 0\n") is None:
+        what = f"task '{name}'" if name else f"problems from {', '.join(sources) or 'nowhere'} (not one task)"
+        raise InputError(f"psr pairs --label checker: {what} has no step checker, so there is nothing to label "
+                         "pairs with; checker pairs need a task whose check_step judges single steps (e.g. arithmetic)")
+    return checker
+
+
+def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, dict]], dict]:
+    """(chosen, rejected) per round with a correct and a wrong candidate; counts of the other rounds.
+
+    `label_of(node)` is True/False/None (unknown); unknown candidates take no part.
+    """
+    from builder.pairs import _creation_order
+
+    rounds = defaultdict(list)
+    for n in nodes:
+        if n["parent_id"] is not None:
+            rounds[(n["parent_id"], n["round"])].append(n)
+    out, counts = [], {"rounds": len(rounds), "all_correct": 0, "all_wrong": 0, "single": 0, "unlabelled": 0}
+    for key in sorted(rounds, key=lambda k: _creation_order(*k)):
+        group = sorted(rounds[key], key=lambda n: n["candidate_index"])
+        labels = [label_of(n) for n in group]
+        right = [n for n, ok in zip(group, labels) if ok is True]
+        wrong = [n for n, ok in zip(group, labels) if ok is False]
+        if len(group) < 2:
+            counts["single"] += 1
+        elif right and wrong:
+            accepted = next((n for n in right if n["on_path"]), None)
+            out.append((accepted or right[0], wrong[0]))
+        elif not right and not wrong:
+            counts["unlabelled"] += 1
+        else:
+            counts["all_correct" if right else "all_wrong"] += 1
+    return out, counts
+
+
+def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cfg, iteration: int,
+                          check_step) -> tuple[list[dict], dict]:
+    """Checker pair rows and gate counts; `check_step(problem, prefix, step)` labels each candidate."""
+    from builder.pairs import GATES, _margin, _row, gate, path_texts
+
+    by_id = {n["node_id"]: n for n in nodes}
+    tree_of = {t["tree_id"]: t for t in trees}
+
+    def label_of(node):
+        tree = tree_of[node["tree_id"]]
+        return check_step(problems[tree["problem_id"]], path_texts(by_id, node["parent_id"]), node["text"])
+
+    candidates, rounds = checker_candidates(nodes, label_of)
+    no_margin = cfg.model_copy(update={"min_margin": 0.0})  # the judge's margin must not filter an oracle
+    rows, dropped = [], dict.fromkeys(GATES, 0)
+    for chosen, rejected in candidates:
+        tree = tree_of[chosen["tree_id"]]
+        prefix = path_texts(by_id, chosen["parent_id"])
+        prompt = prompt_for(problems[tree["problem_id"]], prefix)
+        try:
+            margin = _margin(chosen, rejected, tree["strategy"])
+        except TypeError:  # a candidate the judge never scored (e.g. a duplicate sample): no judge margin
+            margin = 0.0
+        failed = gate(chosen["text"], rejected["text"], margin, prompt, no_margin)
+        if failed:
+            dropped[failed] += 1
+            continue
+        row = _row(iteration, tree, chosen, rejected, prompt, prefix, margin)
+        row.update(chosen_correct=True, rejected_correct=False, label_source=CHECKER)
+        rows.append(row)
+    return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped, "rounds": rounds}
+
+
+def build_checker_pairs(run, iteration: int, force: bool = False) -> CheckerReport:
+    """`psr pairs --label checker`: write part-checker.parquet and its gate counts in the manifest."""
+    from builder.prompts import ChatRenderer, load_template
+    from builder.store import read_table, record_table, require_sealed, write_table
+
+    manifest = require_sealed(run, iteration, "psr pairs --label checker")
+    derived = manifest.get("derived", {}).get("pairs", {})
+    if CHECKER in derived and not force:
+        return CheckerReport(iteration, already=True, gates=derived[CHECKER]["gates"])
+    problem_rows = read_table(run, "problems", iteration).to_pylist()
+    checker = step_checker(run, problem_rows)
+    removed = remove_part(run, iteration, CHECKER_PART)
+    renderer = ChatRenderer(run.require_model(iteration))
+    template = load_template(run.config.prompts.reasoning)
+    rows, gates = extract_checker_pairs(
+        read_table(run, "trees", iteration).to_pylist(), read_table(run, "nodes", iteration).to_pylist(),
+        {r["problem_id"]: r["problem"] for r in problem_rows},
+        lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
+        run.config.pairs, iteration, checker.check_step,
+    )
+    write_table(run, "pairs", iteration, CHECKER_PART, rows)
+    entry = {"gates": gates, "file": f"part-{CHECKER_PART}.parquet", "note": ORACLE_NOTE}
+    record_table(run, iteration, "pairs", {**derived, CHECKER: entry})
+    return CheckerReport(iteration, rows=rows, gates=gates, removed=removed)
