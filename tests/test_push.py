@@ -221,3 +221,17 @@ def _intro_of(run) -> str:
 
     text = render_card(CardInputs("o/n", "demo", "mit", [], run.config_path.read_text(), {"nodes": [1]}, {}, {}))
     return text.split("## Configs and splits")[0]
+
+
+def test_card_says_which_pairs_are_oracle_labelled(tmp_path):
+    run = build_run(tmp_path)
+    write_table(run, "pairs", 2, "checker", [dict(_row("pairs", i), label_source="checker") for i in range(2)])
+    record_table(run, 2, "pairs", {"gates": {}, "checker": {"gates": {}, "note": "oracle-labelled"}})
+    out = tmp_path / "repo"
+    assert invoke("push", "--run", run.root, "--repo", "o/n", "--dry-run", out).exit_code == 0
+    _, text = front_matter(out)
+    assert "## Oracle-labelled pairs" in text and "`pairs/iteration=2/part-checker.parquet`" in text
+    assert "iteration(s) 2 also" in text and "label_source = 'judge'" in text
+    plain = tmp_path / "plain"
+    assert invoke("push", "--run", build_run(tmp_path / "b").root, "--repo", "o/n", "--dry-run", plain).exit_code == 0
+    assert "Oracle-labelled" not in front_matter(plain)[1]

@@ -76,10 +76,10 @@ def front_matter(inp: CardInputs) -> dict:
 def render_card(inp: CardInputs) -> str:
     head = yaml.safe_dump(front_matter(inp), sort_keys=False, allow_unicode=True)
     sections = [
-        _intro(inp), _contents(inp), _loading(inp), _columns(inp), _lineage(inp),
+        _intro(inp), _contents(inp), _oracle(inp), _loading(inp), _columns(inp), _lineage(inp),
         _report(inp), _config(inp), _citation(),
     ]
-    return f"---\n{head}---\n\n" + "\n\n".join(s.strip() for s in sections) + "\n"
+    return f"---\n{head}---\n\n" + "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
 
 
 def _intro(inp: CardInputs) -> str:
@@ -131,6 +131,27 @@ def _contents(inp: CardInputs) -> str:
     return "\n".join(lines)
 
 
+def oracle_iterations(manifests: dict[int, dict]) -> list[int]:
+    """Iterations whose pairs include oracle-labelled (step checker) pairs."""
+    return sorted(n for n, m in manifests.items() if "checker" in (m.get("derived") or {}).get("pairs", {}))
+
+
+def _oracle(inp: CardInputs) -> str:
+    its = oracle_iterations(inp.manifests)
+    if not its:
+        return ""
+    files = ", ".join(f"`pairs/iteration={n}/part-checker.parquet`" for n in its)
+    return f"""
+## Oracle-labelled pairs (an ablation, not self-rewarding data)
+
+The `pairs` config of iteration(s) {", ".join(map(str, its))} also holds pairs labelled by the task's
+step checker, not by the model: rows with `label_source = 'checker'` ({files}). They measure the
+ceiling (what training on perfectly labelled pairs of the same rounds would do) and were never
+used to train the loop's models. Self-rewarding data is `label_source = 'judge'`: filter on it,
+e.g. `pairs.filter(lambda r: r["label_source"] == "judge")`.
+"""
+
+
 def _rows_cell(inp: CardInputs, table: str, n: int) -> str:
     if n not in inp.splits.get(table, []):
         return ""
@@ -161,7 +182,8 @@ from datasets import load_dataset
 ```sql
 -- every iteration of a table (`iteration` is a real column; hive_partitioning = false keeps its INTEGER type)
 SELECT iteration, count(*) AS pairs, avg(margin) AS mean_margin
-FROM read_parquet('hf://datasets/{repo}/pairs/*/*.parquet', hive_partitioning = false)
+FROM read_parquet('hf://datasets/{repo}/pairs/*/*.parquet', hive_partitioning = false, union_by_name = true)
+WHERE label_source IS DISTINCT FROM 'checker'  -- the self-judged pairs (checker: oracle-labelled ablation)
 GROUP BY iteration ORDER BY iteration;
 
 -- pinned to the commit tagged {tag_name(first)}
