@@ -119,12 +119,12 @@ def pair(tree_id, pid, parent, depth, chosen, rejected, cc, rc, chosen_text="Ste
             "rejected_node": f"{tree_id}/{rejected}", "prompt": "p", "prefix": "", "chosen": chosen_text,
             "rejected": rejected_text, "chosen_wins": 3, "rejected_wins": 0, "margin": 3.0,
             "is_final_step": False, "chosen_terminal": False, "rejected_terminal": False,
-            "chosen_correct": cc, "rejected_correct": rc}
+            "chosen_correct": cc, "rejected_correct": rc, "label_source": "judge"}
 
 
 def eval_row(pid, correct, bench="task:arithmetic", mode="greedy") -> dict:
     return {"model": "M", "benchmark": bench, "mode": mode, "problem_id": pid, "prediction": "4" if correct else None,
-            "correct": correct, "n_steps": 2, "n_tokens": 20, "solution": "Step 1: x\n"}
+            "correct": correct, "n_steps": 2, "n_tokens": 20, "solution": "Step 1: x\n", "label_source": "judge"}
 
 
 def build_two_iteration_run(tmp_path):

@@ -39,7 +39,7 @@ def pair_row(renderer, tmpl, depth: int, chosen: str, rejected: str, *, final: b
         "prompt": renderer.generation_prompt(tmpl, PROBLEM, STEPS[: depth - 1]) if prompt is None else prompt,
         "prefix": prefix, "chosen": chosen, "rejected": rejected, "chosen_wins": 9, "rejected_wins": 1,
         "margin": 8.0, "is_final_step": final, "chosen_terminal": final, "rejected_terminal": rejected_terminal,
-        "chosen_correct": True, "rejected_correct": False,
+        "chosen_correct": True, "rejected_correct": False, "label_source": "judge",
     }
 
 

@@ -24,7 +24,7 @@ from builder.query import rows
 from builder.store import Run
 
 COMPARE_VERSION = 1
-_PER_PROBLEM = "SELECT iteration, benchmark, mode, problem_id, correct FROM evals"
+_PER_PROBLEM = "SELECT iteration, benchmark, mode, problem_id, correct FROM evals WHERE label_source = 'judge'"
 
 
 def run_figures(run: Run) -> dict:

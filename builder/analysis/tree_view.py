@@ -71,7 +71,7 @@ def find_trees(db, iteration: int, problem: str | None, tree: str | None, worst:
     # --worst K: the trees with the most pairs whose chosen step is wrong and rejected step right
     return [r["tree_id"] for r in _rows(db, """
         SELECT tree_id, count(*) AS n FROM pairs
-        WHERE iteration = ? AND chosen_correct = false AND rejected_correct = true
+        WHERE iteration = ? AND chosen_correct = false AND rejected_correct = true AND label_source = 'judge'
         GROUP BY tree_id ORDER BY n DESC, tree_id LIMIT ?""", [iteration, worst])]
 
 

@@ -13,7 +13,7 @@ p AS (
            count(*) FILTER (WHERE chosen_correct IS NOT NULL AND rejected_correct IS NOT NULL) AS pairs_checkable,
            count(*) FILTER (WHERE chosen_correct AND NOT rejected_correct) AS right_over_wrong,
            count(*) FILTER (WHERE NOT chosen_correct AND rejected_correct) AS wrong_over_right
-    FROM pairs GROUP BY iteration
+    FROM pairs WHERE label_source = 'judge' GROUP BY iteration  -- not the oracle ablation
 )
 SELECT t.iteration,
        t.problems,

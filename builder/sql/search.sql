@@ -75,7 +75,7 @@ p AS (
            count(*) FILTER (WHERE NOT chosen_correct AND rejected_correct) AS wor,
            count(*) FILTER (WHERE chosen_correct AND rejected_correct) AS both_right,
            count(*) FILTER (WHERE NOT chosen_correct AND NOT rejected_correct) AS both_wrong
-    FROM pairs GROUP BY iteration
+    FROM pairs WHERE label_source = 'judge' GROUP BY iteration  -- not the oracle ablation
 )
 SELECT t.iteration,
        coalesce(r.rounds, 0) AS rounds,
