@@ -8,8 +8,9 @@ from the same sealed rounds as the judge's pairs, with the same prompt, EOS poli
   candidate gives one pair, rolled-back rounds included (their prefix is the accepted path too);
 - chosen: the accepted step when it is correct, else the first correct candidate by index;
   rejected: the first wrong candidate by index;
-- the margin gate is skipped: it thresholds the judge's win difference, which must not filter an
-  oracle; `margin` still records that difference (negative where the judge preferred the wrong step).
+- the judge's own gates (margin, head_to_head) are skipped: they threshold the judge's verdicts,
+  which must not filter an oracle; `margin` still records the judge's score difference (negative
+  where the judge preferred the wrong step).
 
 They go to part-checker.parquet beside the judge's part-pairs.parquet, with label_source =
 'checker'; the manifest's derived.pairs.checker holds their gate counts. The default export reads
@@ -43,15 +44,6 @@ def check_label(label: str) -> str:
     if label not in LABELS:
         raise InputError(f"unknown --label {label!r}: use {' or '.join(LABELS)}")
     return label
-
-
-def remove_part(run, iteration: int, part: str) -> list:
-    """Delete one part file of the pairs table (the other label's part stays)."""
-    path = run.table_dir("pairs", iteration) / f"part-{part}.parquet"
-    if not path.exists():
-        return []
-    path.unlink()
-    return [path]
 
 
 def step_checker(run, problems: list[dict]):
@@ -133,6 +125,7 @@ def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cf
 
 def build_checker_pairs(run, iteration: int, force: bool = False) -> CheckerReport:
     """`psr pairs --label checker`: write part-checker.parquet and its gate counts in the manifest."""
+    from builder.pairs import remove_part
     from builder.prompts import ChatRenderer, load_template
     from builder.store import read_table, record_table, require_sealed, write_table
 

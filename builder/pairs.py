@@ -237,6 +237,15 @@ def no_pairs_hint(g: dict, strategy: str, run_root, iteration: int) -> str:
             f"iteration with `psr generate --run {run_root} --iter {iteration} --force`")
 
 
+def remove_part(run, iteration: int, part: str) -> list:
+    """Delete one part file of the pairs table (the other label's part stays)."""
+    path = run.table_dir("pairs", iteration) / f"part-{part}.parquet"
+    if not path.exists():
+        return []
+    path.unlink()
+    return [path]
+
+
 def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     """`psr pairs`: extract, gate, write one part and record it (with the gate counts) in the manifest."""
     from builder.prompts import ChatRenderer, load_template
@@ -246,8 +255,6 @@ def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     derived = manifest.get("derived", {}).get("pairs", {})
     if "gates" in derived and not force:
         return PairsReport(iteration, already=True, gates=derived["gates"])
-    from builder.checker_pairs import remove_part
-
     removed = remove_part(run, iteration, JUDGE_PART)  # the checker's part (an ablation) stays
     renderer = ChatRenderer(run.require_model(iteration))
     template = load_template(run.config.prompts.reasoning)
