@@ -112,7 +112,7 @@ def _dpo_export(run: Run, iteration: int, label: str = "judge") -> tuple[list[di
         gates = derived.get(CHECKER, {}).get("gates", {}) if label == CHECKER else derived.get("gates", {})
         hint = ("no round held both a correct and a wrong candidate" if label == CHECKER
                 else no_pairs_hint(gates, run.config.search.strategy, root, iteration))
-        raise PsrError(f"iteration {iteration}: 0 {label} pairs ({gates_text(gates)}); nothing to export, so "
+        raise PsrError(f"iteration {iteration}: 0 {'' if label == 'judge' else label + ' '}pairs ({gates_text(gates)}); nothing to export, so "
                        f"M{iteration + 1}{'' if label == 'judge' else '-' + label} cannot be trained from it: {hint}")
     model = run.require_model(iteration)
     renderer = _renderer(model, iteration)
