@@ -20,24 +20,15 @@ judge pairs only; `psr export/config/train/eval --label checker` make and measur
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from builder.errors import InputError
+from builder.pairs import PairsReport
 
 LABELS = ("judge", "checker")
 CHECKER = "checker"
 CHECKER_PART = "checker"
 ORACLE_NOTE = ("oracle-labelled: chosen/rejected decided by the task's step checker, not the model's judge; "
                "an ablation, never in the default export")
-
-
-@dataclass(slots=True)
-class CheckerReport:
-    iteration: int
-    already: bool = False
-    rows: list[dict] = field(default_factory=list)
-    gates: dict = field(default_factory=dict)
-    removed: list = field(default_factory=list)
 
 
 def check_label(label: str) -> str:
@@ -123,7 +114,7 @@ def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cf
     return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped, "rounds": rounds}
 
 
-def build_checker_pairs(run, iteration: int, force: bool = False) -> CheckerReport:
+def build_checker_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     """`psr pairs --label checker`: write part-checker.parquet and its gate counts in the manifest."""
     from builder.pairs import remove_part
     from builder.prompts import ChatRenderer, load_template
@@ -132,7 +123,7 @@ def build_checker_pairs(run, iteration: int, force: bool = False) -> CheckerRepo
     manifest = require_sealed(run, iteration, "psr pairs --label checker")
     derived = manifest.get("derived", {}).get("pairs", {})
     if CHECKER in derived and not force:
-        return CheckerReport(iteration, already=True, gates=derived[CHECKER]["gates"])
+        return PairsReport(iteration, already=True, gates=derived[CHECKER]["gates"])
     problem_rows = read_table(run, "problems", iteration).to_pylist()
     checker = step_checker(run, problem_rows)
     removed = remove_part(run, iteration, CHECKER_PART)
@@ -147,4 +138,4 @@ def build_checker_pairs(run, iteration: int, force: bool = False) -> CheckerRepo
     write_table(run, "pairs", iteration, CHECKER_PART, rows)
     entry = {"gates": gates, "file": f"part-{CHECKER_PART}.parquet", "note": ORACLE_NOTE}
     record_table(run, iteration, "pairs", {**derived, CHECKER: entry})
-    return CheckerReport(iteration, rows=rows, gates=gates, removed=removed)
+    return PairsReport(iteration, rows=rows, gates=gates, removed=removed)

@@ -13,7 +13,7 @@ LOOP_KEYS = ("problems", "pairs", "pairs_per_problem", "pairs_checkable", "right
 
 def accuracy_plot(report: dict, path: Path) -> Path | None:
     """Held-out accuracy of M(N) per iteration, one line per run (and benchmark/mode), Wilson bars."""
-    from builder.analysis.plots import _pyplot, _save
+    from builder.analysis.plots import _pyplot, _save, accuracy_axes
 
     series = {}
     for r in report["accuracy"]:
@@ -28,13 +28,7 @@ def accuracy_plot(report: dict, path: Path) -> Path | None:
         xs, ys = [r["iteration"] for r in pts], [r["accuracy"] for r in pts]
         err = [[y - r["ci_low"] for y, r in zip(ys, pts)], [r["ci_high"] - y for y, r in zip(ys, pts)]]
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=f"{run} ({bench}, {mode})" if several else run)
-    ax.set_xlabel("model M(N)")
-    ax.set_ylabel("held-out accuracy (95 % Wilson)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Accuracy per iteration")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    accuracy_axes(ax, "Accuracy per iteration")
     return _save(fig, path)
 
 

@@ -121,14 +121,19 @@ def interval_plot(report: dict, path: Path) -> Path | None:
         ys = [r[f"{mode}_accuracy"] for r in pts]
         err = [[y - r[f"{mode}_ci_low"] for y, r in zip(ys, pts)], [r[f"{mode}_ci_high"] - y for y, r in zip(ys, pts)]]
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=4, label=label)
+    accuracy_axes(ax, "Accuracy per model")
+    return _save(fig, path)
+
+
+def accuracy_axes(ax, title: str) -> None:
+    """Axes of an accuracy-per-model plot with Wilson interval bars (the report's and --compare's)."""
     ax.set_xlabel("model M(N)")
     ax.set_ylabel("held-out accuracy (95 % Wilson interval)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title("Accuracy per model")
+    ax.set_title(title)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
 
 
 def calibration_plot(report: dict, path: Path) -> Path | None:
