@@ -10,6 +10,12 @@ figures come from `psr report --format json` (its statistics section), so they a
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 2 --seeds 0 1
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --m1 runs/demo/models/M1 --eval-limit 1000
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 1 --set problems.per_iteration=[128]
+    .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --ceiling
+
+With --ceiling every iteration also trains the oracle ablation (`psr pairs/export/config/train
+--label checker`, ORACLE-labelled pairs into M(N+1)-checker, never the loop's model) and evaluates
+it on the same held-out problems: the ceiling table (report section "ceiling") is printed beside
+the loop's results, so a null can be read as "the judge" or "the trainer".
 
 Pooled rows: accuracies summed over seeds (Wilson interval over the pooled counts) and the McNemar
 test on the summed discordant counts (each seed's problems and models are independent pairs).
@@ -58,6 +64,15 @@ def evaluate(run: Path, log: Path, n: int, args) -> float:
     return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save")
 
 
+def oracle_ablation(run: Path, log: Path, n: int, args) -> float:
+    """Checker-labelled pairs of iteration n trained into M(n+1)-checker and evaluated greedy."""
+    t = psr(run, log, "pairs", "--run", run, "--iter", n, "--label", "checker")
+    for step in ("export", "config", "train"):
+        t += psr(run, log, step, "--run", run, "--iter", n, "--label", "checker")
+    return t + psr(run, log, "eval", "--run", run, "--iter", n + 1, "--label", "checker", "--mode", "greedy",
+                   "--limit", args.eval_limit, "--if-needed")
+
+
 def one_seed(seed: int, args) -> dict:
     run = Path(args.work) / f"seed-{seed}"
     run.parent.mkdir(parents=True, exist_ok=True)
@@ -86,9 +101,12 @@ def one_seed(seed: int, args) -> dict:
             t += psr(run, log, step, "--run", run, "--iter", n)
         times[f"iter {n}"] = t
         times[f"eval M{n + 1}"] = evaluate(run, log, n + 1, args)
+        if args.ceiling:
+            times[f"ceiling {n}"] = oracle_ablation(run, log, n, args)
     psr(run, log, "report", "--run", run, "--format", "json", "--out", run / "report")
     report = json.loads((run / "report" / "report.json").read_text())
     return {"seed": seed, "times": times, "stopped": stopped, "stats": report["sections"]["statistics"],
+            "ceiling": report["sections"].get("ceiling", []),
             "volume": {r["iteration"]: r for r in report["sections"]["volume"]}}
 
 
@@ -143,6 +161,18 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def ceiling_table(results: list[dict]) -> str:
+    """The oracle ceiling per seed and iteration: M(N), judge-trained and checker-trained M(N+1)."""
+    lines = ["| seed | iteration | benchmark | problems | M(N) | judge-trained M(N+1) (p) | checker-trained M(N+1), ORACLE (p) | "
+             "judge agrees with checker |", "|" + "---|" * 8]
+    for res in results:
+        for r in res["ceiling"]:
+            lines.append(f"| {res['seed']} | {r['iteration']} | {r['benchmark']} | {r['problems']} | {_f(r['base_accuracy'])} | "
+                         f"{_f(r['judge_accuracy'])} ({_f(r['judge_p'], '.3g')}) | "
+                         f"{_f(r['checker_accuracy'])} ({_f(r['checker_p'], '.3g')}) | {_f(r['agreement'])} |")
+    return "\n".join(lines)
+
+
 def _prev(res: dict, n: int, key: str):
     """A figure of the iteration that built M(n): iteration n-1's search, by M(n-1)."""
     return next((r[key] for r in res["stats"] if r["iteration"] == n - 1), None)
@@ -158,10 +188,14 @@ def main() -> None:
     ap.add_argument("--m1", help="use this M1 instead of training iteration 0 (skips init)")
     ap.add_argument("--eval-limit", type=int, default=1000, help="held-out problems per model")
     ap.add_argument("--search", action="store_true", help="also evaluate every model in search mode")
+    ap.add_argument("--ceiling", action="store_true", help="also train and evaluate the oracle ablation per iteration")
     args = ap.parse_args()
     results = [one_seed(s, args) for s in args.seeds]
     (Path(args.work) / "loop.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(table(results))
+    if args.ceiling:
+        print("\nOracle ceiling (checker-labelled pairs, an ablation; McNemar p against M(N)):")
+        print(ceiling_table(results))
     for res in results:
         if res["stopped"]:
             print(f"seed {res['seed']}: {res['stopped']}")
