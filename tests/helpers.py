@@ -29,3 +29,25 @@ def problem_rows(n, start=0):
         out.append({"problem_id": problem_id(text), "source": "test", "split": "train", "problem": text,
                     "answer": str(2 * i), "meta": json.dumps({"i": i})})
     return out
+
+
+def doc_commands(path, prog, variables=None, fences=("bash",), inline=False):
+    """The `prog ...` lines a Markdown file shows (fenced blocks whose language is in `fences`, and
+    with `inline` also `prog ...` code spans), comments stripped, $VARS substituted, shlex-split
+    without `prog`."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text, variables = Path(path).read_text(), variables or {}
+    pattern = r"```(?:" + "|".join(re.escape(f) for f in fences) + r")\n(.*?)```"
+    lines = [line for block in re.findall(pattern, text, flags=re.S) for line in block.replace("\\\n", " ").splitlines()]
+    if inline:
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        lines += re.findall(r"`(" + re.escape(prog) + r" [^`]+)`", prose)
+    out = []
+    for line in lines:
+        line = re.sub(r"\$(\w+)", lambda m: variables.get(m[1], m[0]), line.split(" # ")[0]).strip()
+        if line.startswith(prog + " "):
+            out.append(shlex.split(line)[1:])
+    return out

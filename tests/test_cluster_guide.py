@@ -6,28 +6,20 @@ The commands that can run on a CPU machine also run for real elsewhere: `ray sta
 tests/test_wheel.py. GPU-only ones (vLLM engines, multi-node `psr train`) are only parsed here.
 """
 
-import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import invoke
+from tests.helpers import doc_commands, invoke
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "cluster.md"
 VARS = {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "8", "TEACHER": "openai:http://127.0.0.1:8000/v1@t"}
 
 
 def commands(prog: str) -> list[list[str]]:
-    out = []
-    for block in re.findall(r"```bash\n(.*?)```", GUIDE.read_text(), flags=re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            line = re.sub(r"\$(\w+)", lambda m: VARS.get(m[1], m[0]), line.split(" # ")[0]).strip()
-            if line.startswith(prog + " "):
-                out.append(shlex.split(line)[1:])
-    return out
+    return doc_commands(GUIDE, prog, VARS)
 
 
 def with_help(args: list[str]) -> list[str]:
