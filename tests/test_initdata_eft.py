@@ -17,7 +17,7 @@ import pytest
 
 from builder.engines.base import Completion, EngineInfo
 from builder.initdata import jobs
-from builder.initdata.eft import EftOptions, build_eft, judge_outcome, pick_pair, sibling_sites
+from builder.initdata.eft import EftOptions, Policy, build_eft, judge_outcome, pick_pair, sibling_sites
 from builder.initdata.rollouts import RolloutConfig
 from builder.initdata.teacher import EngineSpec
 from builder.errors import NotImplementedYet
@@ -156,11 +156,22 @@ def _scripted_eft(tmp_path, tiny_model_dir, run=None, policy=None, options=None,
     judge.write_text("Judge the next step.\n{question_and_partial_steps}\nA: {step_a}\nB: {step_b}\n")
     run = run or make_run(tmp_path, "demo", *SEARCH_SETS, f"prompts.judge={judge}", "search.verdict=parse")
     path, answers = _problems_file(tmp_path)
-    opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.3, chunk_size=4,
-                      **(options or {}))
-    rep = build_eft(run, ScriptedTeacher(), policy or ScriptedPolicy(answers), ChatRenderer(tiny_model_dir),
-                    "scripted", source=str(path), fields={"problem": "question", "answer": "gold"}, opts=opts, **kw)
+    opts = EftOptions(str(path), fields={"problem": "question", "answer": "gold"}, strategy="mcts",
+                      rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.3, chunk_size=4, **(options or {}))
+    policy = Policy(policy or ScriptedPolicy(answers), ChatRenderer(tiny_model_dir), "scripted")
+    rep = build_eft(run, ScriptedTeacher(), policy, opts, **kw)
     return run, rep
+
+
+def test_the_job_plan_keeps_its_keys_so_jobs_started_before_resume(tmp_path, tiny_model_dir):
+    """The source sits in EftOptions but the pinned plan records it on its own, as before: a plan
+    written by an older version still equals a rerun's and the job resumes."""
+    run, _ = _scripted_eft(tmp_path, tiny_model_dir)
+    plan = jobs.job(run, "eft").load_plan()
+    assert list(plan) == ["source", "split", "fields", "limit", "teacher", "policy", "options", "search", "prompts",
+                          "n_items", "ids_sha256"]
+    assert plan["fields"] == {"problem": "question", "answer": "gold"} and plan["split"] == "train"
+    assert not {"source", "split", "fields", "limit"} & set(plan["options"])
 
 
 def test_scripted_job_filters_add_up_and_kept_pairs_are_consistent(tmp_path, tiny_model_dir):
@@ -212,13 +223,13 @@ def test_mining_scores_distinct_candidates_and_pays_search_rollouts_only_when_as
 
 def test_scripted_job_resumes_and_seals_with_ift_then_exports(tmp_path, tiny_model_dir):
     from tests.test_initdata_ift import ScriptedTeacher as IftTeacher, _source_file
-    from builder.initdata.ift import build_ift
+    from builder.initdata.ift import IftOptions, build_ift
 
     run, first = _scripted_eft(tmp_path, tiny_model_dir)
     assert first.computed == [0, 1] and not first.sealed
     _, again = _scripted_eft(tmp_path, tiny_model_dir, run=run)
     assert again.computed == [] and again.skipped == [0, 1] and again.summary["counts"] == first.summary["counts"]
-    ift = build_ift(run, str(_source_file(tmp_path)), IftTeacher(), fields={"problem": "question", "solution": "worked"})
+    ift = build_ift(run, IftTeacher(), IftOptions(str(_source_file(tmp_path)), fields={"problem": "question", "solution": "worked"}))
     assert ift.sealed and is_sealed(run, 0)
     manifest = load_manifest(run, 0)
     assert manifest["init_data"]["eft"]["counts"] == first.summary["counts"]
@@ -275,10 +286,9 @@ def test_logprob_teacher_decides_every_pair_and_writes_the_verdict(tmp_path, tin
     path, answers = _problems_file(tmp_path)
     teacher = Teacher(EngineSpec("hf", str(tiny_model_dir)), load_engine("hf", str(tiny_model_dir), {"threads": 1}),
                       ChatRenderer(tiny_model_dir))
-    opts = EftOptions(strategy="mcts", rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.0, chunk_size=6,
-                      verdict="logprob")
-    rep = build_eft(run, teacher, ScriptedPolicy(answers), ChatRenderer(tiny_model_dir), "scripted",
-                    source=str(path), fields={"problem": "question", "answer": "gold"}, opts=opts)
+    opts = EftOptions(str(path), fields={"problem": "question", "answer": "gold"}, strategy="mcts",
+                      rollout=RolloutConfig(2, 0.7, 0.95, 16), test_share=0.0, chunk_size=6, verdict="logprob")
+    rep = build_eft(run, teacher, Policy(ScriptedPolicy(answers), ChatRenderer(tiny_model_dir), "scripted"), opts)
     k = rep.summary["counts"]
     assert k["pairs"] > 0 and k["unparseable"] == 0  # every teacher judgment decided
     assert teacher.usage["completion_tokens"] == 0  # and nothing generated
@@ -294,13 +304,13 @@ def test_mined_iteration_0_config_validates_in_axolotl(tmp_path, tiny_model_dir)
     import shutil
     from pathlib import Path
 
-    from builder.initdata.ift import build_ift
+    from builder.initdata.ift import IftOptions, build_ift
     from tests.test_initdata_ift import ScriptedTeacher as IftTeacher, _source_file
 
     if not (Path(__file__).resolve().parent.parent / ".venv-axolotl" / "bin" / "python").exists():
         pytest.skip("no trainer venv (.venv-axolotl)")
     run, rep = _scripted_eft(tmp_path, tiny_model_dir)
-    build_ift(run, str(_source_file(tmp_path)), IftTeacher(), fields={"problem": "question", "solution": "worked"})
+    build_ift(run, IftTeacher(), IftOptions(str(_source_file(tmp_path)), fields={"problem": "question", "solution": "worked"}))
     shutil.copytree(tiny_model_dir, run.root / "models" / "M0")
     assert invoke("export", "--run", run.root, "--iter", 0).exit_code == 0
     res = invoke("config", "--run", run.root, "--iter", 0)

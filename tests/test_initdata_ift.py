@@ -14,7 +14,7 @@ import pytest
 
 from builder.engines.base import Completion
 from builder.initdata import jobs
-from builder.initdata.ift import build_ift, check_segmentation, words
+from builder.initdata.ift import IftOptions, build_ift, check_segmentation, words
 from builder.initdata.teacher import EngineSpec, parse_engine_spec
 from builder.errors import InputError, PsrError
 from builder.store import Run, is_sealed, read_table
@@ -110,7 +110,7 @@ def test_job_keeps_faithful_rejects_altered_and_counts_add_up(tmp_path):
     run = make_run(tmp_path)
     src = _source_file(tmp_path)
     teacher = ScriptedTeacher(alter=["First 2 +"])
-    rep = build_ift(run, str(src), teacher, fields={"problem": "question", "solution": "worked"}, chunk_size=3)
+    rep = build_ift(run, teacher, IftOptions(str(src), fields={"problem": "question", "solution": "worked"}, chunk_size=3))
     c = rep.summary["counts"]
     assert c["items"] == 8 and c["kept"] == 6
     assert c["rejected_changed_content"] == 1 and c["rejected_source_no_boxed"] == 1
@@ -129,19 +129,19 @@ def test_job_resumes_after_a_kill(tmp_path):
     run = make_run(tmp_path)
     src, fields = _source_file(tmp_path), {"problem": "question", "solution": "worked"}
     with pytest.raises(KeyboardInterrupt):
-        build_ift(run, str(src), ScriptedTeacher(die_after_calls=1), fields=fields, chunk_size=3)
+        build_ift(run, ScriptedTeacher(die_after_calls=1), IftOptions(str(src), fields=fields, chunk_size=3))
     assert jobs.marker(run, "ift", 0) is not None and jobs.marker(run, "ift", 1) is None
     second = ScriptedTeacher()
-    rep = build_ift(Run.open(run.root), str(src), second, fields=fields, chunk_size=3)
+    rep = build_ift(Run.open(run.root), second, IftOptions(str(src), fields=fields, chunk_size=3))
     assert rep.skipped == [0] and rep.computed == [1, 2]
     assert len(second.asked) == 4  # chunks 1 and 2 only (chunk 2 holds the box-less source)
     fresh_run = make_run(tmp_path / "b")
-    whole = build_ift(fresh_run, str(src), ScriptedTeacher(), fields=fields, chunk_size=3)
+    whole = build_ift(fresh_run, ScriptedTeacher(), IftOptions(str(src), fields=fields, chunk_size=3))
     assert rep.summary["counts"] == whole.summary["counts"]
     assert sorted(read_table(run, "ift", 0).column("example_id").to_pylist()) == \
         sorted(read_table(fresh_run, "ift", 0).column("example_id").to_pylist())
     with pytest.raises(PsrError, match="different `psr init-data ift` job"):
-        build_ift(run, str(src), ScriptedTeacher(), fields=fields, chunk_size=4)
+        build_ift(run, ScriptedTeacher(), IftOptions(str(src), fields=fields, chunk_size=4))
 
 
 # ---- the CLI with the real tiny model as teacher --------------------------------------------

@@ -75,14 +75,14 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
                --teacher openai:http://127.0.0.1:8000/v1@Qwen/Qwen2.5-72B-Instruct
     Rerun the same command to resume. Rejections: RUN/work/iteration=0/ift_rejections.jsonl.
     """
-    from builder.initdata.ift import build_ift
+    from builder.initdata.ift import IftOptions, build_ift
     from builder.initdata.teacher import Teacher
     from builder.problems import parse_fields
     from builder.store import Run
 
     run = Run.open(run_dir)
-    report = build_ift(run, source, Teacher.open(teacher, run.config.engine), split=split, fields=parse_fields(fields),
-                       limit=limit, chunk_size=chunk_size, max_tokens=max_tokens, force=force,
+    opts = IftOptions(source, split, parse_fields(fields), limit, chunk_size=chunk_size, max_tokens=max_tokens)
+    report = build_ift(run, Teacher.open(teacher, run.config.engine), opts, force=force,
                        progress=lambda c, n, counts: say(f"ift chunk {c + 1}/{n}: kept {counts['kept']} of {counts['items']}"))
     s = report.summary["counts"]
     rejected = {k[9:]: v for k, v in s.items() if k.startswith("rejected_") and v}
@@ -127,7 +127,7 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
     fate: RUN/work/iteration=0/eft_pairs.jsonl; counts: eft_summary.json (and the manifest).
     With --executor ray the chunks run on Ray actors, each opening the policy and the teacher once.
     """
-    from builder.initdata.eft import EftOptions, build_eft, check_scorer
+    from builder.initdata.eft import EftOptions, Policy, build_eft, check_scorer
     from builder.initdata.rollouts import RolloutConfig
     from builder.initdata.teacher import Teacher, open_policy, parse_engine_spec, policy_spec, require_local
     from builder.problems import parse_fields
@@ -136,7 +136,8 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
     check_scorer(scorer)
     run = Run.open(run_dir)
     spec = policy_spec(policy or run.model_path(0), run.config.engine)
-    opts = EftOptions(strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin,
+    opts = EftOptions(source or run.config.problems.source, split or run.config.problems.split, parse_fields(fields),
+                      limit, strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin,
                       test_share=test_share, judge_max_tokens=judge_max_tokens, chunk_size=chunk_size,
                       verdict=verdict or run.config.search.verdict,
                       rollout=RolloutConfig(rollouts, rollout_temperature, run.config.search.top_p,
@@ -145,12 +146,10 @@ def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, stra
         teacher_spec = parse_engine_spec(teacher)
         require_local(teacher_spec, "teacher")
         require_local(spec, "policy")
-        models = (teacher_spec, spec, None)
+        judge, model = teacher_spec, Policy(spec, None, str(spec))
     else:
-        models = (Teacher.open(teacher, run.config.engine), *open_policy(spec, run.config.engine))
-    report = build_eft(run, *models, str(spec), executor=executor, address=address,
-                       source=source or run.config.problems.source, split=split or run.config.problems.split,
-                       fields=parse_fields(fields), limit=limit, opts=opts, force=force,
+        judge, model = Teacher.open(teacher, run.config.engine), Policy(*open_policy(spec, run.config.engine), str(spec))
+    report = build_eft(run, judge, model, opts, force=force, executor=executor, address=address,
                        progress=lambda c, n, k: say(f"eft chunk {c + 1}/{n}: {k['pairs']} pairs, {k['kept']} kept"))
     k = report.summary["counts"]
     say(f"eft: {k['sites']} sites = {k['single']} single + {k['tied']} tied + {k['pairs']} pairs; pairs = "

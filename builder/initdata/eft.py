@@ -27,7 +27,7 @@ disagrees_with_scorer + kept; rows = 2 * kept = rows_train + rows_test.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from builder.errors import InputError, NotImplementedYet, PsrError
 from builder.initdata.rollouts import Candidate, RolloutConfig, score_candidates
@@ -40,6 +40,12 @@ COUNT_KEYS = ("problems", "candidates", "duplicates", "sites", "single", "tied",
 
 @dataclass(slots=True, frozen=True)
 class EftOptions:
+    """What `psr init-data eft` mines and how: the problem source, then search, scoring and judging."""
+
+    source: str  # problems with gold answers: file, Hub id or task:NAME
+    split: str = "train"
+    fields: dict = field(default_factory=dict)  # column mapping DST=SRC (problem=..., answer=...)
+    limit: int | None = None
     strategy: str = "mcts"
     search_rollouts: int = 0  # search.mcts.rollouts while mining (see step 1 above)
     rollout: RolloutConfig = RolloutConfig()
@@ -48,6 +54,21 @@ class EftOptions:
     judge_max_tokens: int = 1024
     chunk_size: int = 16
     verdict: str = "parse"
+
+
+# The job plan records the source keys on their own, before "options" (the mining options): plans of
+# jobs started before the source moved into EftOptions stay equal, so those jobs resume.
+SOURCE_KEYS = ("source", "split", "fields", "limit")
+
+
+@dataclass(slots=True, frozen=True)
+class Policy:
+    """The model whose search proposes candidate steps: an open engine and its chat renderer, or an
+    ENGINE_SPEC and None (executor ray: each actor opens it); desc names it in the plan and the rows."""
+
+    engine: object
+    renderer: object
+    desc: str
 
 
 # ---- pure rules ------------------------------------------------------------------------------
@@ -278,20 +299,20 @@ class EftTask:
         return jobs.finish_chunk(st["run"], "eft", c, rows, log, counts)
 
 
-def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, split: str = "train",
-              fields: dict | None = None, limit: int | None = None, opts: EftOptions = EftOptions(),
-              force: bool = False, progress=None, executor: str = "local", address: str | None = None) -> EftReport:
+def build_eft(run, teacher, policy: Policy, opts: EftOptions, *, force: bool = False, progress=None,
+              executor: str = "local", address: str | None = None) -> EftReport:
     """Mine, score, judge and filter EFT pairs chunk by chunk, resumably; seal iteration 0 when IFT is done too.
 
-    teacher/policy: open objects, or ENGINE_SPECs (required for executor="ray": each actor opens them)."""
+    teacher: an open Teacher or an ENGINE_SPEC; executor="ray" needs specs (teacher and Policy.engine)."""
     from builder.executors import run_chunks
     from builder.initdata import jobs
 
-    problems, dropped = eft_problems(run, source, split, fields or {}, limit)
+    source, policy_desc = opts.source, policy.desc
+    problems, dropped = eft_problems(run, source, opts.split, opts.fields or {}, opts.limit)
     search_cfg = mining_search(run.config.search, opts)
     n_chunks = -(-len(problems) // opts.chunk_size)
     teacher_desc = str(getattr(teacher, "spec", teacher))
-    plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "teacher": teacher_desc,
+    plan = {"source": source, "split": opts.split, "fields": opts.fields or {}, "limit": opts.limit, "teacher": teacher_desc,
             "policy": policy_desc, "options": _options_json(opts), "search": search_cfg.model_dump(),
             "prompts": run.config.prompts.model_dump(), "n_items": len(problems),
             "ids_sha256": jobs.ids_sha256([p["problem_id"] for p in problems])}
@@ -302,7 +323,7 @@ def build_eft(run, teacher, policy, renderer, policy_desc: str, *, source: str, 
     skipped = [c for c in range(n_chunks) if jobs.marker(run, "eft", c) is not None]
     todo = [c for c in range(n_chunks) if c not in skipped]
     task = EftTask(str(run.root), problems, opts.chunk_size, opts, search_cfg, source,
-                   f"{source} | policy {policy_desc} | judged by {teacher_desc}", teacher, policy, renderer)
+                   f"{source} | policy {policy_desc} | judged by {teacher_desc}", teacher, policy.engine, policy.renderer)
     computed = []
 
     def on_done(c: int, marker: dict) -> None:
@@ -340,4 +361,4 @@ def _teacher_verdicts(mode: str, judge_template: str, teacher):
 def _options_json(opts: EftOptions) -> dict:
     from dataclasses import asdict
 
-    return asdict(opts)
+    return {k: v for k, v in asdict(opts).items() if k not in SOURCE_KEYS}

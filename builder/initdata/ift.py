@@ -19,7 +19,7 @@ Kept solutions are rewritten as "Step n: <body>\\n" per step; the answer is the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from builder.steps import extract_boxed
 
@@ -82,6 +82,19 @@ def check_segmentation(source: str, output: str, finish_reason: str = "eos") -> 
 
 
 # ---- the job ---------------------------------------------------------------------------------
+@dataclass(slots=True, frozen=True)
+class IftOptions:
+    """What `psr init-data ift` segments and how: the source of full solutions and the teacher call."""
+
+    source: str  # full solutions: file or Hub id
+    split: str = "train"
+    fields: dict = field(default_factory=dict)  # column mapping DST=SRC (problem=..., solution=...)
+    limit: int | None = None
+    chunk_size: int = 32
+    max_tokens: int = 2048
+    template: str = "segment_paper"
+
+
 @dataclass(slots=True)
 class IftReport:
     summary: dict
@@ -135,30 +148,29 @@ def segment_chunk(items: list[dict], teacher, template: str, max_tokens: int, se
     return ift_rows(kept, "train", f"{source} | segmented by {teacher.spec}"), log, counts
 
 
-def build_ift(run, source: str, teacher, *, split: str = "train", fields: dict | None = None,
-              limit: int | None = None, chunk_size: int = 32, max_tokens: int = 2048,
-              template: str = "segment_paper", force: bool = False, progress=None) -> IftReport:
+def build_ift(run, teacher, opts: IftOptions, *, force: bool = False, progress=None) -> IftReport:
     """Segment every source solution with `teacher` (a teacher.Teacher), chunk by chunk, resumably."""
     from builder.initdata import jobs
     from builder.prompts import load_template
 
-    items, dups = source_items(source, split, fields or {}, limit)
+    source, chunk_size = opts.source, opts.chunk_size
+    items, dups = source_items(source, opts.split, opts.fields or {}, opts.limit)
     n_chunks = -(-len(items) // chunk_size)
-    plan = {"source": source, "split": split, "fields": fields or {}, "limit": limit, "chunk_size": chunk_size,
-            "teacher": str(teacher.spec), "template": template, "max_tokens": max_tokens,
+    plan = {"source": source, "split": opts.split, "fields": opts.fields or {}, "limit": opts.limit, "chunk_size": chunk_size,
+            "teacher": str(teacher.spec), "template": opts.template, "max_tokens": opts.max_tokens,
             "n_items": len(items), "ids_sha256": jobs.ids_sha256([it["id"] for it in items])}
     done = None if force else jobs.finished(run, "ift", plan)
     if done is not None:
         return IftReport(done, [], list(range(n_chunks)), [], True)
     removed = jobs.start(run, "ift", plan, force)
-    tmpl = load_template(template)
+    tmpl = load_template(opts.template)
     computed, skipped = [], []
     for c in range(n_chunks):
         if jobs.marker(run, "ift", c) is not None:
             skipped.append(c)
             continue
         chunk = items[c * chunk_size:(c + 1) * chunk_size]
-        rows, log, counts = segment_chunk(chunk, teacher, tmpl, max_tokens, run.config.seed, source)
+        rows, log, counts = segment_chunk(chunk, teacher, tmpl, opts.max_tokens, run.config.seed, source)
         jobs.finish_chunk(run, "ift", c, rows, log, counts)
         computed.append(c)
         if progress is not None:
