@@ -152,14 +152,16 @@ def test_init_data_ift_with_the_served_model_as_teacher(server, tiny_model_dir, 
 
 @slow
 def test_init_data_eft_with_the_served_model_as_policy(server, tiny_model_dir, tmp_path):
-    """The EFT job's search and rollouts through /completions (stop "\nStep ", n samples)."""
+    """The EFT job's search and rollouts through /completions (stop "\nStep ", n samples).
+    `transformers serve` returns no logprobs, so the policy's self-judging uses parsed verdicts (the
+    demo preset's forced verdicts are refused with exit 2 there: test_server_without_logprobs_...)."""
     import json
 
     from builder.initdata import jobs
     from tests.helpers import invoke, make_run
 
     run = make_run(tmp_path, "demo", "search.width=2", "search.max_steps=1", "search.mcts.simulations=1",
-                   "search.max_step_tokens=6", "search.judge_max_tokens=4")
+                   "search.max_step_tokens=6", "search.judge_max_tokens=4", "search.verdict=parse")
     res = invoke("init-data", "eft", "--run", run.root, "--teacher", f"hf:{tiny_model_dir}",
                  "--policy", f"openai:{server}@{tiny_model_dir}", "--limit", 1, "--rollouts", 1,
                  "--rollout-max-tokens", 6, "--judge-max-tokens", 4)
