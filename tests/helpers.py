@@ -51,3 +51,15 @@ def doc_commands(path, prog, variables=None, fences=("bash",), inline=False):
         if line.startswith(prog + " "):
             out.append(shlex.split(line)[1:])
     return out
+
+
+def run_with_problems(root, model_dir, sets, problems, preset="demo"):
+    """`psr init ROOT --preset PRESET` with models.M1=model_dir plus KEY=VALUE `sets`, then
+    `psr problems add --iter 1 --limit problems`: a real run whose iteration 1 is ready to search."""
+    from builder.store import Run
+
+    args = [x for s in [f"models.M1={model_dir}", *sets] for x in ("--set", s)]
+    res = invoke("init", root, "--preset", preset, *args)
+    assert res.exit_code == 0, res.output
+    assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", problems).exit_code == 0
+    return Run.open(root)

@@ -13,7 +13,7 @@ import pytest
 
 from builder.checker_pairs import checker_candidates
 from builder.tasks.arithmetic import OP_STEP, answer_step, apply, check_step, op_step, parse_problem
-from tests.helpers import invoke
+from tests.helpers import invoke, run_with_problems
 from tests.scripted_engine import ScriptedEngine, hashed
 
 STEP_LINE = re.compile(r"Step \d+: .*")
@@ -35,14 +35,10 @@ def arithmetic_step(request, i):
 @pytest.fixture
 def sealed_run(tmp_path, tiny_model_dir):
     from builder.search.iteration import generate_iteration
-    from builder.store import Run
 
     root = tmp_path / "run"
-    assert invoke("init", root, "--preset", "demo", "--set", f"models.M1={tiny_model_dir}", "--set", "engine.device=cpu",
-                  "--set", "search.width=3", "--set", "search.max_steps=5", "--set", "search.chunk_size=4",
-                  "--set", "search.max_rollbacks=2").exit_code == 0
-    assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", 8).exit_code == 0
-    run = Run.open(root)
+    run = run_with_problems(root, tiny_model_dir, ["engine.device=cpu", "search.width=3", "search.max_steps=5",
+                                                   "search.chunk_size=4", "search.max_rollbacks=2"], 8)
     engine = ScriptedEngine(step=arithmetic_step, judge=hashed)  # a noisy judge: some pairs reversed
     generate_iteration(run, 1, engine=engine)
     assert invoke("seal", "--run", root, "--iter", 1).exit_code == 0

@@ -11,7 +11,7 @@ import pytest
 
 from builder.config import Pairs
 from builder.pairs import GATES, candidate_pairs, extract_pairs, gate
-from tests.helpers import invoke
+from tests.helpers import invoke, run_with_problems
 from tests.scripted_engine import ScriptedEngine, hashed
 
 
@@ -95,14 +95,9 @@ def test_candidates_skip_rolled_back_rounds_and_counts_add_up():
 def scripted_run(tmp_path, tiny_model_dir):
     """A real run dir whose iteration 1 was searched by the scripted stand-in engine."""
     from builder.search.iteration import generate_iteration
-    from builder.store import Run
 
-    root = tmp_path / "run"
-    assert invoke("init", root, "--preset", "demo", "--set", f"models.M1={tiny_model_dir}", "--set", "engine.device=cpu",
-                  "--set", "search.width=3", "--set", "search.max_steps=3", "--set", "search.chunk_size=4",
-                  "--set", "search.max_rollbacks=2").exit_code == 0
-    assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", 10).exit_code == 0
-    run = Run.open(root)
+    run = run_with_problems(tmp_path / "run", tiny_model_dir, ["engine.device=cpu", "search.width=3", "search.max_steps=3",
+                                                               "search.chunk_size=4", "search.max_rollbacks=2"], 10)
     engine = ScriptedEngine()
     # every even round is an all-tie (always [[A]] in both orders): accepted steps get rolled back
     engine.judge = lambda r: "[[A]]" if engine.gen_calls % 2 == 0 else hashed(r)

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from builder.analysis.stats import mcnemar_exact, wilson_interval
-from tests.helpers import invoke
+from tests.helpers import invoke, run_with_problems
 from tests.scripted_engine import ScriptedEngine, hashed
 
 _CAND = re.compile(r"cand (\d+)")
@@ -39,15 +39,10 @@ def _evals(run, iteration, right: set[int], ids=HELD_OUT):
 
 def _make(root, tiny_model_dir, strategy, engine, judge=None):
     from builder.search.iteration import generate_iteration
-    from builder.store import Run
 
-    sets = ["--set", f"models.M1={tiny_model_dir}", "--set", "engine.device=cpu", "--set", "search.width=3",
-            "--set", "search.max_steps=3", "--set", "search.chunk_size=4", "--set", f"search.strategy={strategy}"]
-    if judge:
-        sets += ["--set", f"prompts.judge={judge}"]
-    assert invoke("init", root, "--preset", "demo", *sets).exit_code == 0
-    assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", 6).exit_code == 0
-    run = Run.open(root)
+    sets = ["engine.device=cpu", "search.width=3", "search.max_steps=3", "search.chunk_size=4",
+            f"search.strategy={strategy}"] + ([f"prompts.judge={judge}"] if judge else [])
+    run = run_with_problems(root, tiny_model_dir, sets, 6)
     generate_iteration(run, 1, engine=engine)
     assert invoke("seal", "--run", root, "--iter", 1).exit_code == 0
     assert invoke("pairs", "--run", root, "--iter", 1).exit_code == 0

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from builder.store import Run, read_table
-from tests.helpers import invoke
+from tests.helpers import invoke, run_with_problems
 from tests.search_fixtures import row_hashes
 
 WIDTH = 2
@@ -24,11 +24,7 @@ N_PROBLEMS = 6  # one chunk each: a kill after the first marker lands mid-run
 
 
 def new_run(path, model_dir):
-    sets = [x for s in SETS + [f"models.M1={model_dir}"] for x in ("--set", s)]
-    res = invoke("init", path, "--preset", "demo", *sets)
-    assert res.exit_code == 0, res.output
-    assert invoke("problems", "add", "--run", path, "--iter", 1, "--limit", N_PROBLEMS).exit_code == 0
-    return path
+    return run_with_problems(path, model_dir, SETS, N_PROBLEMS).root
 
 
 def assert_duplicates_point_at_an_identical_sibling(nodes):

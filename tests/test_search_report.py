@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from builder.store import read_table
-from tests.helpers import invoke
+from tests.helpers import invoke, run_with_problems
 from tests.scripted_engine import ScriptedEngine, always_a, prefer_lower
 
 
@@ -26,15 +26,10 @@ def step(request, i):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_model_dir):
     from builder.search.iteration import generate_iteration
-    from builder.store import Run
 
     root = tmp_path_factory.mktemp("srep") / "run"
-    sets = [f"models.M1={tiny_model_dir}", "engine.device=cpu", "search.width=3", "search.samples=4",
-            "search.max_steps=3", "search.chunk_size=4", "search.max_rollbacks=1"]
-    assert invoke("init", root, "--preset", "demo",
-                  *[x for s in sets for x in ("--set", s)]).exit_code == 0
-    assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", 8).exit_code == 0
-    run = Run.open(root)
+    run = run_with_problems(root, tiny_model_dir, ["engine.device=cpu", "search.width=3", "search.samples=4",
+                                                   "search.max_steps=3", "search.chunk_size=4", "search.max_rollbacks=1"], 8)
     engine = ScriptedEngine(step=step)
     engine.judge = lambda r: always_a(r) if engine.gen_calls % 3 == 0 else prefer_lower(r)
     report = generate_iteration(run, 1, engine=engine)

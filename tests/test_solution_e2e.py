@@ -17,9 +17,9 @@ import subprocess
 import pytest
 
 from builder.search.solution import parse_score
-from builder.store import Run, read_table
+from builder.store import read_table
 from builder.trainer.env import find_env, process_env
-from tests.helpers import invoke
+from tests.helpers import invoke, run_with_problems
 from tests.scripted_engine import ScriptedEngine
 
 TRAINER = find_env(".venv-axolotl")
@@ -31,11 +31,7 @@ SETS = [f"search.width={WIDTH}", "search.max_steps=2", "search.max_step_tokens=6
 
 
 def new_run(path, model_dir, n_problems=4):
-    sets = [x for s in SETS + [f"models.M1={model_dir}"] for x in ("--set", s)]
-    res = invoke("init", path, "--preset", "demo-srlm", *sets)
-    assert res.exit_code == 0, res.output
-    assert invoke("problems", "add", "--run", path, "--iter", 1, "--limit", n_problems).exit_code == 0
-    return Run.open(path)
+    return run_with_problems(path, model_dir, SETS, n_problems, preset="demo-srlm")
 
 
 def test_one_solution_iteration_on_the_tiny_model(tmp_path, tiny_model_dir):
