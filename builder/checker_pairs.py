@@ -19,8 +19,6 @@ judge pairs only; `psr export/config/train/eval --label checker` make and measur
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from builder.errors import InputError
 from builder.pairs import PairsReport
 
@@ -57,15 +55,11 @@ def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, di
 
     `label_of(node)` is True/False/None (unknown); unknown candidates take no part.
     """
-    from builder.pairs import _creation_order
+    from builder.pairs import rounds_of
 
-    rounds = defaultdict(list)
-    for n in nodes:
-        if n["parent_id"] is not None:
-            rounds[(n["parent_id"], n["round"])].append(n)
+    rounds = rounds_of(nodes)
     out, counts = [], {"rounds": len(rounds), "all_correct": 0, "all_wrong": 0, "single": 0, "unlabelled": 0}
-    for key in sorted(rounds, key=lambda k: _creation_order(*k)):
-        group = sorted(rounds[key], key=lambda n: n["candidate_index"])
+    for group in rounds:
         labels = [label_of(n) for n in group]
         right = [n for n, ok in zip(group, labels) if ok is True]
         wrong = [n for n, ok in zip(group, labels) if ok is False]

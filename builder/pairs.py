@@ -61,13 +61,8 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str],
     """(chosen node row, rejected node row) candidates from all trees' node rows. `schedule_of`:
     tree_id -> trees.judge_schedule; trees without one (older rows) pair by the round robin's wins."""
     schedule_of = schedule_of or {}
-    siblings = defaultdict(list)  # (parent_id, round) -> the judged distinct candidates of a round
-    for n in nodes:
-        if n["parent_id"] is not None and n["judged"]:
-            siblings[(n["parent_id"], n["round"])].append(n)
     out = []
-    for _, group in sorted(siblings.items(), key=lambda kv: _creation_order(*kv[0])):
-        group.sort(key=lambda n: n["candidate_index"])
+    for group in rounds_of(nodes, keep=lambda n: n["judged"]):  # the judged distinct candidates
         if strategy_of[group[0]["tree_id"]] == "solution":  # scored, not compared: ties are by score
             out.extend(_solution_pair(group))
             continue
@@ -89,6 +84,16 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str],
             others = [n for n in group if n is not chosen]
             out.append((chosen, min(others, key=lambda n: (n["wins"], n["candidate_index"]))))
     return out
+
+
+def rounds_of(nodes: list[dict], keep=None) -> list[list[dict]]:
+    """Candidate rows grouped by the round that sampled them (parent_id, round), rounds in creation
+    order, each round by candidate index; `keep(node)` filters the rows first."""
+    groups = defaultdict(list)
+    for n in nodes:
+        if n["parent_id"] is not None and (keep is None or keep(n)):
+            groups[(n["parent_id"], n["round"])].append(n)
+    return [sorted(groups[k], key=lambda n: n["candidate_index"]) for k in sorted(groups, key=lambda k: _creation_order(*k))]
 
 
 def _solution_pair(group: list[dict]) -> list[tuple[dict, dict]]:
