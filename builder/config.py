@@ -93,6 +93,8 @@ class Engine(Section):
 class Prompts(Section):
     reasoning: str = "reasoning_paper"
     judge: str = "judge_paper"
+    # the solution-scoring template of iteration 0's scoring examples (init_data.score_train > 0)
+    score: str = "judge_srlm"
     step_stop: str = "\nStep "
 
 
@@ -181,6 +183,8 @@ class InitData(Section):
     ift_train: int = 2000
     eft_train: int = 2000
     eft_test: int = 200
+    # solution-scoring examples (0-5) so M1 can also judge as the SRLM baseline; tasks that have them
+    score_train: int = Field(0, ge=0)
 
 
 class Eval(Section):

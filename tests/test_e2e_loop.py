@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # seeded coin picks which candidate is A, so a barely trained, position-biased judge yields noisy
 # pairs for the loop to train on (both orders would tie them) instead of a ranking by sample index.
 REDUCED = [
-    "init_data.ift_train=600", "init_data.eft_train=900", "init_data.eft_test=20",
+    "init_data.ift_train=600", "init_data.eft_train=900", "init_data.eft_test=20", "init_data.score_train=100",
     "trainer.sft.overrides.max_steps=60", "problems.per_iteration=[4]", "search.width=3",
     "search.max_steps=3", "search.judge_orders=one", "search.max_rollbacks=1", "eval.limit=8",
 ]

@@ -5,7 +5,7 @@ import json
 from builder.store import check_sealed_files, is_sealed, load_manifest, read_table
 from tests.helpers import invoke, make_run
 
-SMALL = ("init_data.ift_train=20", "init_data.eft_train=16", "init_data.eft_test=8")
+SMALL = ("init_data.ift_train=20", "init_data.eft_train=16", "init_data.eft_test=8", "init_data.score_train=0")
 
 
 def test_init_data_from_task_seals_iteration0(tmp_path):
@@ -82,3 +82,18 @@ def test_init_data_never_clears_another_jobs_parts(tmp_path):
     path = write_table(run, "ift", 0, "chunk-0000", teacher)  # an unfinished `psr init-data ift` job
     res = invoke("init-data", "--run", run.root)
     assert res.exit_code == 1 and "another job" in res.output and path.exists() and not is_sealed(run, 0)
+
+
+def test_init_data_writes_solution_scores_when_asked(tmp_path):
+    run = make_run(tmp_path, "demo", *SMALL, "init_data.score_train=12")
+    res = invoke("init-data", "--run", run.root)
+    assert res.exit_code == 0 and "scores 12 train" in res.output, res.output
+    rows = read_table(run, "scores", 0).to_pylist()
+    assert len(rows) == 12 and all(r["judgment"].endswith(f"Score: {r['score']}") for r in rows)
+    assert "scores" in load_manifest(run, 0)["tables"] and check_sealed_files(run, 0)[0] == []
+
+
+def test_init_data_without_scores_writes_no_scores_table(tmp_path):
+    run = make_run(tmp_path, "demo", *SMALL, "init_data.score_train=0")
+    assert invoke("init-data", "--run", run.root).exit_code == 0
+    assert read_table(run, "scores", 0).num_rows == 0 and "scores" not in load_manifest(run, 0)["tables"]

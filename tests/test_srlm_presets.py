@@ -8,7 +8,7 @@ from builder.store.base_run import base_run, init_args
 
 TWINS = [("demo", "demo-srlm"), ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")]
 # search.verdict: the demo's forced A/B verdicts have no counterpart in solution scoring (parse only)
-ALLOWED = {"name", "models.M1", "prompts.judge", "search.strategy", "search.judge_samples",
+ALLOWED = {"name", "models.M1", "prompts.judge", "prompts.score", "search.strategy", "search.judge_samples",
            "trainer.dpo.overrides.rl_beta"}
 
 

@@ -1,5 +1,7 @@
 """Task plugins: seeded, disjoint splits; the arithmetic step checker; EFT examples; reasoning-gym."""
 
+import re
+
 import pytest
 
 from builder.errors import InputError
@@ -172,3 +174,20 @@ def test_reasoning_gym_gsm_symbolic_ift_and_eft():
     assert len(eft) == 4 and {r["label"] for r in eft} == {"A", "B"}
     with pytest.raises(InputError, match="reasoning-gym"):
         get_task("reasoning_gym:no_such_generator").problems("train", 1, 0)
+
+
+def test_score_examples_agree_with_the_step_checker(arith):
+    from builder.steps import split_steps
+
+    examples = arith.score_examples("train", 200, 0)
+    assert len(examples) == 200 and examples == arith.score_examples("train", 200, 0)
+    assert 50 < sum(e["score"] == 5 for e in examples) < 150  # both right and wrong solutions
+    assert {e["score"] for e in examples} >= {0, 1, 2, 5}
+    for e in examples:
+        steps = split_steps(e["solution"])
+        verdicts = [arith.check_step(e["problem"], steps[:k], s) for k, s in enumerate(steps)]
+        first_wrong = verdicts.index(False) if False in verdicts else None
+        assert e["score"] == (5 if first_wrong is None else first_wrong), e
+        assert arith.check_answer(re.search(r"boxed\{(\d+)\}", steps[-1])[1], e["answer"]) == (e["score"] == 5)
+        assert e["judgment"].startswith("Check: ") and e["judgment"].endswith(f". Score: {e['score']}")
+        assert e["judgment"].count(", not ") == (e["score"] != 5)

@@ -18,7 +18,8 @@ def _snapshot(root):
 def test_iteration0_chain_then_rerun_touches_nothing(tmp_path, tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=48", "init_data.eft_train=48", "init_data.eft_test=8")
+    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=48", "init_data.eft_train=48", "init_data.eft_test=8",
+                   "init_data.score_train=0")
     for cmd, *rest in STEPS:
         res = invoke(cmd, "--run", run.root, *rest)
         assert res.exit_code == 0, f"{cmd}: {res.output[-2000:]}"

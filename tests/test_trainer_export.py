@@ -1,6 +1,7 @@
 """`psr export`: sealed-only, EOS policy in the data, no empty strings, immutable and idempotent."""
 
 import os
+import re
 import time
 
 import pyarrow.parquet as pq
@@ -106,7 +107,8 @@ def test_dpo_rows_drop_pairs_trl_would_cut(tiny_model_dir):
 
 
 def test_export_iteration0_sft_from_train_split(tmp_path, tiny_model_dir):
-    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=12", "init_data.eft_train=10", "init_data.eft_test=6")
+    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=12", "init_data.eft_train=10", "init_data.eft_test=6",
+                   "init_data.score_train=0")
     assert invoke("init-data", "--run", run.root).exit_code == 0
     res = invoke("export", "--run", run.root, "--iter", 0)
     assert res.exit_code == 0 and "(22 rows)" in res.output, res.output
@@ -120,6 +122,18 @@ def test_export_iteration0_sft_from_train_split(tmp_path, tiny_model_dir):
     mtime = (run.trainer_dir(0) / "sft.parquet").stat().st_mtime_ns
     assert "already exported" in invoke("export", "--run", run.root, "--iter", 0).output
     assert (run.trainer_dir(0) / "sft.parquet").stat().st_mtime_ns == mtime
+
+
+def test_export_iteration0_renders_solution_scores_with_the_score_template(tmp_path, tiny_model_dir):
+    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=4", "init_data.eft_train=4", "init_data.eft_test=2",
+                   "init_data.score_train=6", "prompts.score=judge_srlm_arith")
+    assert invoke("init-data", "--run", run.root).exit_code == 0
+    assert invoke("export", "--run", run.root, "--iter", 0).exit_code == 0
+    rows = pq.read_table(run.trainer_dir(0) / "sft.parquet").to_pylist()
+    scored = [r for r in rows if "Score the solution from 0 to 5" in r["segments"][0]["text"]]
+    assert len(rows) == 14 and len(scored) == 6
+    assert all(re.search(r"Score: [0-5]" + re.escape(EOS) + "$", r["segments"][1]["text"]) for r in scored)
+    assert all("Step 1: " in r["segments"][0]["text"] for r in scored)  # the scored solution is in the prompt
 
 
 def test_export_iteration0_skipped_when_m1_given(tmp_path, tiny_model_dir):

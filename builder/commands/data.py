@@ -11,8 +11,9 @@ def _report(run, counts: dict, how: str) -> None:
     if not counts:
         say(f"iteration 0 of {run.root} is already sealed; nothing to do")
     else:
-        say(f"{how}: ift {counts['ift_train']} train, eft {counts['eft_train']} train + {counts['eft_test']} test; "
-            "iteration 0 sealed")
+        scores = f", scores {counts['score_train']} train" if counts.get("score_train") else ""
+        say(f"{how}: ift {counts['ift_train']} train, eft {counts['eft_train']} train + {counts['eft_test']} test"
+            f"{scores}; iteration 0 sealed")
 
 
 @click.group("init-data", invoke_without_command=True)

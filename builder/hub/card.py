@@ -17,7 +17,7 @@ import yaml
 from builder import schemas
 
 # Config order on the card; `pairs` (the step-DPO training data) is the default config.
-TABLE_ORDER = ("pairs", "problems", "trees", "nodes", "judgments", "evals", "ift", "eft")
+TABLE_ORDER = ("pairs", "problems", "trees", "nodes", "judgments", "evals", "ift", "eft", "scores")
 DEFAULT_CONFIG = "pairs"
 PAPER = (
     'S. Zhang, X. Liu, X. Zhang, J. Liu, Z. Luo, S. Huang, Y. Gong, "Process-based Self-Rewarding '

@@ -3,7 +3,9 @@
 IFT (schemas/ift.yaml): problem, solution ("Step n: ...\n" per step, the last with \boxed{}),
 answer. EFT (schemas/eft.yaml): problem, prefix (accepted steps, may be empty), step_a, step_b,
 label (A|B), judgment (text ending in [[A]] or [[B]]). IFT has a train split; EFT a train split
-and a held-out test split (the judge benchmark). Iteration 0 is sealed when both are written.
+and a held-out test split (the judge benchmark). With init_data.score_train > 0 a task that can
+also writes scores (schemas/scores.yaml): whole solutions scored 0-5, so M1 can judge as the SRLM
+baseline's solution scorer. Iteration 0 is sealed when all are written.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from builder.store.lineage import base_lineage, sha256_file
 
 IFT_FIELDS = ("problem", "solution", "answer")
 EFT_FIELDS = ("problem", "prefix", "step_a", "step_b", "label", "judgment")
+SCORE_FIELDS = ("problem", "solution", "score", "judgment")
 
 
 def example_id(row: dict, fields) -> str:
@@ -33,6 +36,11 @@ def eft_rows(examples: list[dict], split: str, source: str) -> list[dict]:
              **{f: e[f] for f in EFT_FIELDS}} for e in examples]
 
 
+def score_rows(examples: list[dict], split: str, source: str) -> list[dict]:
+    return [{"example_id": example_id(e, SCORE_FIELDS), "split": split, "source": source,
+             **{f: e[f] for f in SCORE_FIELDS}} for e in examples]
+
+
 def write_from_task(run: Run) -> dict:
     """Write and seal iteration 0 from run.config.task; returns the row counts (or {} when sealed)."""
     from builder.tasks import get_task
@@ -45,13 +53,22 @@ def write_from_task(run: Run) -> dict:
     ift = ift_rows(task.ift_examples("train", counts.ift_train, cfg.seed), "train", source)
     eft = (eft_rows(task.eft_examples("train", counts.eft_train, cfg.seed), "train", source)
            + eft_rows(task.eft_examples("test", counts.eft_test, cfg.seed), "test", source))
+    scores = score_rows(_score_examples(task, counts.score_train, cfg.seed), "train", source)
     _clear_own(run, "task")
     write_table(run, "ift", 0, "task", ift)
     write_table(run, "eft", 0, "task", eft)
+    if scores:
+        write_table(run, "scores", 0, "task", scores)
     lineage = {**base_lineage(run), "source": source, "task": cfg.task, "task_options": cfg.task_options,
                "init_data": counts.model_dump()}
-    seal(run, 0, ["ift", "eft"], lineage)
-    return _counts(ift, eft)
+    seal(run, 0, ["ift", "eft"] + (["scores"] if scores else []), lineage)
+    return {**_counts(ift, eft), **({"score_train": len(scores)} if scores else {})}
+
+
+def _score_examples(task, n: int, seed: int) -> list[dict]:
+    if n and not hasattr(task, "score_examples"):
+        raise InputError(f"init_data.score_train: task {task.name!r} cannot make solution-scoring examples (set it to 0)")
+    return task.score_examples("train", n, seed) if n else []
 
 
 def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
@@ -75,7 +92,7 @@ def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
 
 def _clear_own(run: Run, name: str) -> None:
     """Remove our own leftovers of an interrupted attempt; never another job's (teacher) parts."""
-    paths = part_paths(run, "ift", 0) + part_paths(run, "eft", 0)
+    paths = part_paths(run, "ift", 0) + part_paths(run, "eft", 0) + part_paths(run, "scores", 0)
     others = [p for p in paths if p.name != f"part-{name}.parquet"]
     if others:
         raise PsrError(

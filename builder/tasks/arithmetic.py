@@ -6,6 +6,9 @@ tell whether a step's arithmetic is right and whether it carries the previous st
 EFT examples pair the gold next step with a corrupted one, in both A/B orders, and the judgment
 recomputes the step before the verdict (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
 a verdict alone gave a tiny model too little signal to learn from (measured with bench/demo_sft.py).
+Solution-scoring examples (the SRLM baseline's judge) score a whole solution 0-5 the same way: the
+judgment recomputes each step up to the first wrong one (`Check: 13 + 9 = 22. 22 - 4 = 18, not 17.
+Score: 1`); a correct solution scores 5, one whose first error is step k scores k - 1.
 """
 
 from __future__ import annotations
@@ -145,6 +148,47 @@ def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str) -> str:
     return f"{check} A: {ra} {grade['A']}. B: {rb} {grade['B']}. [[{label}]]"
 
 
+def scored_wrong_solution(chain: Chain, rng: random.Random) -> tuple[list[str], int] | None:
+    """A solution whose first wrong step is k (score k - 1); later steps carry the wrong value on."""
+    gold = gold_steps(chain)
+    for _ in range(20):
+        k = rng.randint(1, len(gold))
+        wrong = corrupt_step(chain, k, rng.choice(CORRUPTIONS), rng)
+        steps = _carry_on(chain, gold[: k - 1] + [wrong], k) if wrong is not None else None
+        if steps is not None:
+            return steps, k - 1
+    return None
+
+
+def _carry_on(chain: Chain, steps: list[str], k: int) -> list[str] | None:
+    """The steps after a wrong step k, computed from its (wrong) result; None if a value goes negative."""
+    value = stated_result(steps[-1])
+    for j in range(k, len(chain.ops)):
+        op, b = chain.ops[j]
+        result = apply(value, op, b)
+        if result < 0:
+            return None
+        steps.append(op_step(j + 1, value, op, b, result))
+        value = result
+    if k <= len(chain.ops):
+        steps.append(answer_step(len(chain.ops) + 1, value))
+    return steps
+
+
+def score_judgment(chain: Chain, steps: list[str], score: int) -> str:
+    """Recompute each step up to the first wrong one (step score + 1), then the score."""
+    values, checks = chain.values, []
+    for k, (op, b) in enumerate(chain.ops, start=1):
+        check = f"{values[k - 1]} {op} {b} = {values[k]}"
+        checks.append(check if k <= score else f"{check}, not {stated_result(steps[k - 1])}")
+        if k > score:
+            break
+    else:
+        answer = f"answer {values[-1]}"
+        checks.append(answer if score == 5 else f"{answer}, not {stated_result(steps[-1])}")
+    return f"Check: {'. '.join(checks)}. Score: {score}"
+
+
 @dataclass(slots=True)
 class ArithmeticTask:
     """Seeded `+`/`-` chains; every option is a run.yaml `task_options` key.
@@ -232,6 +276,17 @@ class ArithmeticTask:
         for chain in self.chains(split, (n + 1) // 2, seed + 7919):
             out.extend(self._pair_rows(chain, rng))
         return out[:n]
+
+    def score_examples(self, split: str, n: int, seed: int) -> list[dict]:
+        """n solution-scoring examples: about 2 in 5 gold (score 5), the rest wrong from some step on."""
+        rng = random.Random(f"arithmetic-score:{seed}:{split}")
+        out = []
+        for chain in self.chains(split, n, seed + 15485863):  # its own problems, as EFT has
+            wrong = scored_wrong_solution(chain, rng) if rng.random() < 0.6 else None
+            steps, score = wrong or (gold_steps(chain), 5)
+            out.append({"problem": chain.text, "solution": "".join(steps), "answer": str(chain.values[-1]),
+                        "score": score, "judgment": score_judgment(chain, steps, score)})
+        return out
 
     def _pair_rows(self, chain: Chain, rng: random.Random) -> list[dict]:
         gold = gold_steps(chain)

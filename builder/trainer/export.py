@@ -185,15 +185,20 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
 
     ift = [r for r in read_table(run, "ift", 0).to_pylist() if r["split"] == "train"]
     eft = [r for r in read_table(run, "eft", 0).to_pylist() if r["split"] == "train"]
+    scores = [r for r in read_table(run, "scores", 0).to_pylist() if r["split"] == "train"]
     model = run.require_model(0)
     renderer = _renderer(model, 0)
-    rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(run.config.prompts.reasoning),
-                    judge_tmpl=load_template(run.config.prompts.judge))
+    prompts = run.config.prompts
+    rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(prompts.reasoning),
+                    judge_tmpl=load_template(prompts.judge), score_rows=scores,
+                    score_tmpl=load_template(prompts.score) if scores else None)
     keep = [r for r in rows if all(seg["text"].strip() for seg in r["segments"])]
     dropped = {"empty segment": len(rows) - len(keep)} if len(keep) < len(rows) else {}
     files = load_manifest(run, 0)["tables"]
-    lineage = {"source": {"tables": ["ift", "eft"], "split": "train", "ift_rows": len(ift), "eft_rows": len(eft),
-                          "files": {t: files.get(t, {}).get("files", {}) for t in ("ift", "eft")}},
+    tables = ["ift", "eft"] + (["scores"] if scores else [])
+    lineage = {"source": {"tables": tables, "split": "train", "ift_rows": len(ift), "eft_rows": len(eft),
+                          **({"score_rows": len(scores)} if scores else {}),
+                          "files": {t: files.get(t, {}).get("files", {}) for t in tables}},
                "tokenizer": model, "prompts": run.config.prompts.model_dump()}
     return keep, dropped, lineage
 
