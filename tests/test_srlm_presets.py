@@ -39,3 +39,13 @@ def test_srlm_run_uses_the_psr_runs_m1_when_that_run_exists(tmp_path):
     assert Run.open(srlm).model_path(1) == str(tmp_path / "runs" / "demo-srlm" / ".." / "demo" / "models" / "M1")
     assert base_run(str(srlm)) == str(tmp_path / "runs" / "demo")
     assert base_run(str(tmp_path / "runs" / "demo")) == ""  # M1 not given: its own iteration 0
+
+
+def test_base_run_of_a_missing_run_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "builder.store.base_run", "base", str(tmp_path / "nope")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "not a run directory" in proc.stderr

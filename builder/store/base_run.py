@@ -49,6 +49,16 @@ def base_run(run_dir: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from builder.errors import PsrError
+
+    try:
+        return _main(argv)
+    except PsrError as exc:  # e.g. `make -n init` before the run exists: one line, no traceback
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "init-args":
         print(init_args(argv[1], argv[2]))
         return 0
