@@ -61,7 +61,7 @@ def count_pairs(run: Path, n: int) -> int:
 def evaluate(run: Path, log: Path, n: int, args) -> float:
     modes = ["--mode", "greedy"] + (["--mode", "search"] if args.search else [])
     t = psr(run, log, "eval", "--run", run, "--iter", n, *modes, "--limit", args.eval_limit, "--if-needed")
-    return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save")
+    return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save", "--if-needed")
 
 
 def oracle_ablation(run: Path, log: Path, n: int, args) -> float:
