@@ -55,8 +55,10 @@ def build_data(task, renderer, data: dict, seed: int, out: Path, extra_eft: list
 
     ift = task.ift_examples("train", data.get("n_ift", 9000), seed)
     eft = [] if ift_only else task.eft_examples("train", data.get("n_eft", 27000), seed)  # 75 % judge: the judge learns last
+    scores = [] if ift_only else task.score_examples("train", data.get("n_scores", 0), seed)
     rows = sft_rows(ift, eft + (extra_eft or []), renderer, reasoning_tmpl=load_template(task.reasoning_template),
-                    judge_tmpl=load_template(task.judge_template))
+                    judge_tmpl=load_template(task.judge_template), score_rows=scores,
+                    score_tmpl=load_template("judge_srlm_arith"))
     random.Random(seed).shuffle(rows)
     with out.open("w") as f:
         for row in rows:

@@ -11,6 +11,7 @@ figures come from `psr report --format json` (its statistics section), so they a
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --m1 runs/demo/models/M1 --eval-limit 1000
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 1 --set problems.per_iteration=[128]
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --ceiling
+    .venv/bin/python bench/loop.py --work /tmp/tune --iters 1 --seeds 0 --m1 runs/demo/models/M1 --split validation
 
 With --ceiling every iteration also trains the oracle ablation (`psr pairs/export/config/train
 --label checker`, ORACLE-labelled pairs into M(N+1)-checker, never the loop's model) and evaluates
@@ -60,7 +61,8 @@ def count_pairs(run: Path, n: int) -> int:
 
 def evaluate(run: Path, log: Path, n: int, args) -> float:
     modes = ["--mode", "greedy"] + (["--mode", "search"] if args.search else [])
-    t = psr(run, log, "eval", "--run", run, "--iter", n, *modes, "--limit", args.eval_limit, "--if-needed")
+    split = ["--bench", "task", "--split", args.split] if args.split != "test" else []  # tuning: validation
+    t = psr(run, log, "eval", "--run", run, "--iter", n, *modes, *split, "--limit", args.eval_limit, "--if-needed")
     return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save", "--if-needed")
 
 
@@ -69,8 +71,9 @@ def oracle_ablation(run: Path, log: Path, n: int, args) -> float:
     t = psr(run, log, "pairs", "--run", run, "--iter", n, "--label", "checker")
     for step in ("export", "config", "train"):
         t += psr(run, log, step, "--run", run, "--iter", n, "--label", "checker")
+    split = ["--bench", "task", "--split", args.split] if args.split != "test" else []
     return t + psr(run, log, "eval", "--run", run, "--iter", n + 1, "--label", "checker", "--mode", "greedy",
-                   "--limit", args.eval_limit, "--if-needed")
+                   *split, "--limit", args.eval_limit, "--if-needed")
 
 
 def one_seed(seed: int, args) -> dict:
@@ -187,6 +190,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run.yaml override (repeatable)")
     ap.add_argument("--m1", help="use this M1 instead of training iteration 0 (skips init)")
     ap.add_argument("--eval-limit", type=int, default=1000, help="held-out problems per model")
+    ap.add_argument("--split", default="test", choices=["test", "validation"],
+                    help="held-out split of the evals: tune on validation, report on test")
     ap.add_argument("--search", action="store_true", help="also evaluate every model in search mode")
     ap.add_argument("--ceiling", action="store_true", help="also train and evaluate the oracle ablation per iteration")
     args = ap.parse_args()

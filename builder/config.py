@@ -191,6 +191,8 @@ class Eval(Section):
     benchmarks: list[str] = Field(default_factory=lambda: ["task"])
     modes: list[Literal["greedy", "search"]] = Field(default_factory=lambda: ["greedy"])
     limit: int | None = 200
+    # search mode costs a tree per problem: it may take the first K of the same problems only
+    search_limit: int | None = Field(None, ge=1)
     max_steps: int = 20
 
 

@@ -59,6 +59,17 @@ def test_eval_greedy_and_search(run):
     assert sorted((r["problem_id"], r["solution"]) for r in again if r["mode"] == "greedy") == before
 
 
+def test_search_limit_takes_the_first_problems_of_the_greedy_set(tiny_model_dir, tmp_path):
+    run = make_run(tmp_path, "demo", f"models.M0={tiny_model_dir}", "search.width=2", "eval.max_steps=2",
+                   "eval.limit=3", "eval.search_limit=2", "eval.modes=[greedy,search]")
+    res = invoke("eval", "--run", run.root, "--iter", 0)
+    assert res.exit_code == 0, res.output
+    assert [(x["mode"], x["problems"]) for x in _json_lines(res.output)] == [("greedy", 3), ("search", 2)]
+    rows = read_table(run, "evals", 0).to_pylist()
+    greedy = [r["problem_id"] for r in rows if r["mode"] == "greedy"]
+    assert sorted(r["problem_id"] for r in rows if r["mode"] == "search") == sorted(greedy[:2])
+
+
 def test_if_needed_skips_and_sealed_iteration_records_evals(run):
     from builder.store import check_sealed_files
 

@@ -9,7 +9,7 @@ from builder.store.base_run import base_run, init_args
 TWINS = [("demo", "demo-srlm"), ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")]
 # search.verdict: the demo's forced A/B verdicts have no counterpart in solution scoring (parse only)
 ALLOWED = {"name", "models.M1", "prompts.judge", "prompts.score", "search.strategy", "search.judge_samples",
-           "trainer.dpo.overrides.rl_beta"}
+           "trainer.dpo.overrides.rl_beta", "eval.modes"}
 
 
 def _flat(d, prefix=""):
@@ -49,3 +49,14 @@ def test_base_run_of_a_missing_run_is_one_line(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "not a run directory" in proc.stderr
+
+
+def test_eval_judge_on_a_solution_run_says_why_it_measures_nothing(tmp_path):
+    # make init/iter call `psr eval-judge --save --if-needed` for every run: a solution scorer has no
+    # pairwise step verdicts to measure, and its forced-verdict setting must not fail the target
+    from tests.helpers import invoke, make_run
+
+    run = make_run(tmp_path, "demo-srlm", "models.M1=null")
+    res = invoke("eval-judge", "--run", run.root, "--iter", 1, "--save", "--if-needed")
+    assert res.exit_code == 0 and "not measured" in res.output and "solution" in res.output, res.output
+    assert not (run.root / "eval").exists()

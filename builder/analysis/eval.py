@@ -203,4 +203,15 @@ def evaluate_benchmarks(run: Run, iteration: int, benches, modes, fields: dict[s
                 yield bench.name, mode, None
                 continue
             loaded = loaded or load_model(run, iteration, label)
-            yield bench.name, mode, evaluate(run, iteration, bench, mode, loaded, label=label)
+            yield bench.name, mode, evaluate(run, iteration, _for_mode(run, bench, mode, limit), mode, loaded, label=label)
+
+
+def _for_mode(run: Run, bench: Benchmark, mode: str, limit: int | None) -> Benchmark:
+    """Search mode on the first eval.search_limit problems (a prefix: the same problems as greedy's
+    first K, so the report can pair them); an explicit --limit applies to every mode."""
+    k = run.config.eval.search_limit
+    if mode != "search" or limit or not k or k >= len(bench.problems):
+        return bench
+    from dataclasses import replace
+
+    return replace(bench, problems=bench.problems[:k])

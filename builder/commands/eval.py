@@ -87,6 +87,10 @@ def eval_judge(run_dir, iteration, pairs_src, limit, verdict, save, if_needed):
     from builder.store import Run
 
     run = Run.open(run_dir)
+    if run.config.search.strategy == "solution":  # make init/iter call this for every run
+        say(f"judge of M{iteration}: not measured; this run's judge scores whole solutions (search.strategy "
+            "solution), eval-judge measures pairwise step verdicts (read judgments.score, docs/baseline.md)")
+        return
     if if_needed and save:
         from builder.analysis.judge_eval import load_pairs
 
