@@ -60,3 +60,15 @@ def test_eval_judge_on_a_solution_run_says_why_it_measures_nothing(tmp_path):
     res = invoke("eval-judge", "--run", run.root, "--iter", 1, "--save", "--if-needed")
     assert res.exit_code == 0 and "not measured" in res.output and "solution" in res.output, res.output
     assert not (run.root / "eval").exists()
+
+
+def test_greedy_eval_of_a_solution_run_needs_no_step_judge_and_search_mode_is_refused(tmp_path, tiny_model_dir):
+    from builder.store import read_table
+    from tests.helpers import invoke, make_run
+
+    run = make_run(tmp_path, "demo-srlm", f"models.M1={tiny_model_dir}", "eval.max_steps=2")
+    res = invoke("eval", "--run", run.root, "--iter", 1, "--mode", "greedy", "--limit", 2)
+    assert res.exit_code == 0, res.output
+    assert read_table(run, "evals", 1).num_rows == 2
+    res = invoke("eval", "--run", run.root, "--iter", 1, "--mode", "search", "--limit", 2)
+    assert res.exit_code == 2 and "use --mode greedy" in res.output, res.output

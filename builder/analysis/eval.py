@@ -129,8 +129,12 @@ def search_config(run: Run, mode: str):
     cfg = run.config.search
     if mode == "greedy":
         # model_copy skips validation on purpose: the config forbids width 1 for generation runs.
+        # verdict parse: one candidate is never judged, so the judge template's verdict header is moot
         return cfg.model_copy(update={"strategy": "tournament", "width": 1, "samples": None, "temperature": 0.0, "top_p": 1.0,
-                                      "max_steps": run.config.eval.max_steps})
+                                      "verdict": "parse", "max_steps": run.config.eval.max_steps})
+    if cfg.strategy == "solution":
+        raise InputError("eval mode search is the step tournament with a pairwise step judge; this run's judge "
+                         "scores whole solutions (search.strategy solution): use --mode greedy")
     return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps})
 
 
