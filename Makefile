@@ -55,7 +55,7 @@ init: setup trainer
 	@if $(VENV)/bin/python -c "import sys; from builder.store import Run; sys.exit(0 if Run.open('$(RUN)').config.models.M1 else 1)"; \
 	 then echo "models.M1 is given in $(RUN)/run.yaml: iteration 0 skipped"; \
 	 else $(MAKE) --no-print-directory iter0 RUN=$(RUN); fi
-	$(PSR) eval --run $(RUN) --iter 1 --if-needed
+	$(PSR) eval --run $(RUN) --iter 1 --mode greedy --if-needed
 	$(PSR) eval-judge --run $(RUN) --iter 1 --save --if-needed
 
 iter0:
@@ -64,12 +64,15 @@ iter0:
 	$(PSR) export --run $(RUN) --iter 0
 	$(PSR) config --run $(RUN) --iter 0
 	$(PSR) train --run $(RUN) --iter 0
-	$(PSR) eval --run $(RUN) --iter 1 --if-needed
+	$(PSR) eval --run $(RUN) --iter 1 --mode greedy --if-needed
 
 # Iteration N: problems -> generate -> seal -> pairs -> export -> config -> train -> eval.
+# `make init` evaluates M1 greedily only (its time budget); iteration N first adds M(N)'s other
+# eval.modes (search), so every model M1..M(N+1) ends up evaluated in each mode.
 iter: setup trainer
 	@if [ "$(N)" -le 1 ]; then $(MAKE) --no-print-directory init RUN=$(RUN) PRESET=$(PRESET); \
 	 else $(MAKE) --no-print-directory iter N=$$(( $(N) - 1 )) RUN=$(RUN) PRESET=$(PRESET); fi
+	$(PSR) eval --run $(RUN) --iter $(N) --if-needed
 	$(PSR) problems add --run $(RUN) --iter $(N) --if-needed
 	$(PSR) generate --run $(RUN) --iter $(N)
 	$(PSR) seal --run $(RUN) --iter $(N)
