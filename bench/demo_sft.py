@@ -20,6 +20,21 @@ A harder task regime for issue 12 (2026-12-01, seed 0, 900 steps, machine load 1
 distinct first steps of 6 samples over 200 problems {1: 4, 2: 55, 3: 95, 4: 38, 5: 7, 6: 1};
 `axolotl train` 598 CPU s (2365 s wall beside other jobs). Below the 35-65 % target: the preset keeps
 1-9 / 0..30 (82-87 %); the target lies between the two.
+
+The preset since 2026-12-01 (1-12 / 0..35, 9000 IFT + 27000 EFT + 3000 solution scores, 1000 steps,
+one stage, through `make init`): 26.5 % greedy on 1000 test problems, judge 82.5 % on the EFT test
+split, 59.8 % on its own mixed candidates in iteration 1 (seed 1: 28.5 %, 75.5 %, 49.3 %).
+With `own_steps: {ift_steps: 300, problems: 2000, width: 6}` and the same 1000 steps in all
+(recipe data {n_ift: 9000, n_eft: 27000, n_scores: 3000}, axolotl {max_steps: 1000}, seed 0, load 2-3):
+- 1-12 / 0..35: 2368 own-step rows from 1184 mixed sites of 2000; solve 79 % of 200 validation
+  problems (71.3 % of 1000 test problems through `psr eval`), judge 85 % on validation pairs, and on
+  its own mixed candidates in an iteration-1 search 68.4 % of 512 (the one-stage M1: 59.8 %);
+  741 s in all (IFT stage 186 s, sampling 51 s, SFT 496 s).
+- 1-15 / 0..40: solve 36.8 % of 1000 validation problems (in the 35-65 % band), but judge 60.5 %
+  on validation pairs with [[A]] 70.5 % of the time: the judge did not come out of this training.
+At equal steps the two-stage recipe solves far more (71.3 % vs 26.5 % on test); whether the IFT-first
+order or the own-step rows do it was not separated (nor this script's data pipeline from `psr
+export`'s). The judge's outcome varies between trainings more than between these recipes.
 """
 
 from __future__ import annotations
