@@ -59,9 +59,14 @@ def count_pairs(run: Path, n: int) -> int:
     return int(out.stdout.splitlines()[-1]) if out.returncode == 0 else 0
 
 
+def split_args(args) -> list[str]:
+    """`psr eval` arguments for the held-out split: the task's validation split when tuning."""
+    return ["--bench", "task", "--split", args.split] if args.split != "test" else []
+
+
 def evaluate(run: Path, log: Path, n: int, args) -> float:
     modes = ["--mode", "greedy"] + (["--mode", "search"] if args.search else [])
-    split = ["--bench", "task", "--split", args.split] if args.split != "test" else []  # tuning: validation
+    split = split_args(args)
     t = psr(run, log, "eval", "--run", run, "--iter", n, *modes, *split, "--limit", args.eval_limit, "--if-needed")
     return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save", "--if-needed")
 
@@ -71,7 +76,7 @@ def oracle_ablation(run: Path, log: Path, n: int, args) -> float:
     t = psr(run, log, "pairs", "--run", run, "--iter", n, "--label", "checker")
     for step in ("export", "config", "train"):
         t += psr(run, log, step, "--run", run, "--iter", n, "--label", "checker")
-    split = ["--bench", "task", "--split", args.split] if args.split != "test" else []
+    split = split_args(args)
     return t + psr(run, log, "eval", "--run", run, "--iter", n + 1, "--label", "checker", "--mode", "greedy",
                    *split, "--limit", args.eval_limit, "--if-needed")
 

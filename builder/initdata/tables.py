@@ -31,14 +31,14 @@ def ift_rows(examples: list[dict], split: str, source: str) -> list[dict]:
              "solution": e["solution"], "answer": e.get("answer"), "source": source} for e in examples]
 
 
+def keyed_rows(examples: list[dict], fields, split: str, source: str) -> list[dict]:
+    """Table rows of `fields`, keyed by their content hash (EFT and scores rows)."""
+    return [{"example_id": example_id(e, fields), "split": split, "source": source,
+             **{f: e[f] for f in fields}} for e in examples]
+
+
 def eft_rows(examples: list[dict], split: str, source: str) -> list[dict]:
-    return [{"example_id": example_id(e, EFT_FIELDS), "split": split, "source": source,
-             **{f: e[f] for f in EFT_FIELDS}} for e in examples]
-
-
-def score_rows(examples: list[dict], split: str, source: str) -> list[dict]:
-    return [{"example_id": example_id(e, SCORE_FIELDS), "split": split, "source": source,
-             **{f: e[f] for f in SCORE_FIELDS}} for e in examples]
+    return keyed_rows(examples, EFT_FIELDS, split, source)
 
 
 def write_from_task(run: Run) -> dict:
@@ -53,7 +53,7 @@ def write_from_task(run: Run) -> dict:
     ift = ift_rows(task.ift_examples("train", counts.ift_train, cfg.seed), "train", source)
     eft = (eft_rows(task.eft_examples("train", counts.eft_train, cfg.seed), "train", source)
            + eft_rows(task.eft_examples("test", counts.eft_test, cfg.seed), "test", source))
-    scores = score_rows(_score_examples(task, counts.score_train, cfg.seed), "train", source)
+    scores = keyed_rows(_score_examples(task, counts.score_train, cfg.seed), SCORE_FIELDS, "train", source)
     _clear_own(run, "task")
     write_table(run, "ift", 0, "task", ift)
     write_table(run, "eft", 0, "task", eft)
