@@ -179,12 +179,22 @@ class Trainer(Section):
     dpo: TrainerStage = TrainerStage(template="dpo.yaml")
 
 
+class OwnSteps(Section):
+    """Iteration 0's own-step judge data (builder/initdata/own_stage.py); off while ift_steps is 0."""
+    ift_steps: int = Field(0, ge=0)  # SFT steps of M0 on IFT alone (M0-ift), before sampling
+    problems: int = Field(2000, ge=1)  # train problems, one sampled site each
+    width: int = Field(6, ge=2)  # next steps sampled per site
+    temperature: float = Field(0.7, gt=0)
+
+
 class InitData(Section):
     ift_train: int = 2000
     eft_train: int = 2000
     eft_test: int = 200
     # solution-scoring examples (0-5) so M1 can also judge as the SRLM baseline; tasks that have them
     score_train: int = Field(0, ge=0)
+    # EFT pairs from M0-ift's own sampled steps, labelled by the task's step checker (iteration 0 only)
+    own_steps: OwnSteps = OwnSteps()
 
 
 class Eval(Section):

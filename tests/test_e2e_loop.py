@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # pairs for the loop to train on (both orders would tie them) instead of a ranking by sample index.
 REDUCED = [
     "init_data.ift_train=600", "init_data.eft_train=900", "init_data.eft_test=20", "init_data.score_train=100",
+    "init_data.own_steps.ift_steps=40", "init_data.own_steps.problems=60",
     "trainer.sft.overrides.max_steps=60", "problems.per_iteration=[4]", "search.width=3",
     "search.max_steps=3", "search.judge_orders=one", "search.max_rollbacks=1", "eval.limit=8",
 ]
@@ -76,6 +77,31 @@ def test_iterations_sealed_and_valid(looped_run):
 
 
 @pytest.mark.slow
+def test_iteration0_judge_data_holds_the_ift_stage_own_steps(looped_run):
+    """M0 -> M0-ift (40 steps on IFT alone) samples 6 steps at 60 sites; the checker-labelled pairs
+    join EFT in both orders, and M1's SFT continues from M0-ift."""
+    import pyarrow.parquet as pq
+
+    from builder.steps import split_steps
+    from builder.tasks import get_task
+
+    run, _ = looped_run
+    own = json.loads((run / "data" / "manifests" / "iteration=0.json").read_text())["lineage"]["own_steps"]
+    assert own["sites"] == 60 and own["samples"] == 360 and sum(own["distinct"].values()) == 60
+    rows = pq.read_table(run / "data" / "eft" / "iteration=0" / "part-own-steps.parquet").to_pylist()
+    assert own["mixed"] > 0 and len(rows) == own["rows"] == 2 * own["mixed"]
+    assert {r["source"] for r in rows} == {"own-steps"} and {r["split"] for r in rows} == {"train"}
+    assert sum(r["label"] == "A" for r in rows) == own["mixed"]
+    task = get_task("arithmetic", **yaml.safe_load((run / "run.yaml").read_text())["task_options"])
+    for r in rows:
+        right, wrong = (r["step_a"], r["step_b"]) if r["label"] == "A" else (r["step_b"], r["step_a"])
+        prefix = split_steps(r["prefix"]) if r["prefix"] else []
+        assert task.check_step(r["problem"], prefix, right) is True and task.check_step(r["problem"], prefix, wrong) is False
+    trained = json.loads((run / "trainer" / "iteration=0" / "trained.json").read_text())
+    assert trained["base_model"]["path"] == str(run / "models" / "M0-ift") and "weights_sha256" in trained["base_model"]
+
+
+@pytest.mark.slow
 def test_one_judge_order_shows_either_candidate_as_a(looped_run):
     """judge_orders one: A is a seeded coin per pair, so both the earlier and the later sample are shown as A."""
     run, _ = looped_run
@@ -91,7 +117,7 @@ def test_configs_validated_and_chained(looped_run):
     assert out.count("axolotl.yaml (valid for Axolotl") == 3, "each config is validated by Axolotl itself"
     for n in (0, 1, 2):
         cfg = yaml.safe_load((run / "trainer" / f"iteration={n}" / "axolotl.yaml").read_text())
-        assert cfg["base_model"] == str(run / "models" / f"M{n}")
+        assert cfg["base_model"] == str(run / "models" / ("M0-ift" if n == 0 else f"M{n}"))  # SFT continues the IFT stage
         assert cfg["output_dir"] == str(run / "models" / f"M{n + 1}")
         assert str(cfg["dataset_prepared_path"]).startswith(str(run / "trainer" / f"iteration={n}"))
     dpo = yaml.safe_load((run / "trainer" / "iteration=2" / "axolotl.yaml").read_text())

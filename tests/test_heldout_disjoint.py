@@ -9,12 +9,24 @@ ITERATIONS = (1, 2, 3)
 EVAL_LIMIT = 1000  # the report's statistics need at least this many held-out problems
 
 
+def own_step_problems(run) -> set[str]:
+    """The train problems iteration 0's IFT stage samples its own steps on (the preset's count)."""
+    from builder.initdata.own_steps import SEED_OFFSET
+    from builder.tasks import get_task
+
+    task = get_task(run.config.task, **run.config.task_options)
+    chains = task.chains("train", run.config.init_data.own_steps.problems, run.config.seed + SEED_OFFSET)
+    assert len(chains) == 2000
+    return {problem_id(c.text) for c in chains}
+
+
 def test_eval_problems_are_disjoint_from_training_and_search_problems(tmp_path):
     from builder.analysis.eval import load_benchmark
     from builder.store import Run, read_table
 
     path = tmp_path / "run"
-    assert invoke("init", path, "--preset", "demo").exit_code == 0
+    # the IFT stage's training is not needed here: its sampled problems are drawn below as it draws them
+    assert invoke("init", path, "--preset", "demo", "--set", "init_data.own_steps.ift_steps=0").exit_code == 0
     res = invoke("init-data", "--run", path)
     assert res.exit_code == 0, res.output
     for n in ITERATIONS:
@@ -27,6 +39,7 @@ def test_eval_problems_are_disjoint_from_training_and_search_problems(tmp_path):
     eft_train = {problem_id(r["problem"]) for r in eft if r["split"] == "train"}
     searched = {r["problem_id"] for n in ITERATIONS for r in read_table(run, "problems", n).to_pylist()}
     assert len(ift) >= run.config.init_data.ift_train * 0.9 and eft_train and searched
+    eft_train |= own_step_problems(run)
     assert all(problem_id(r["problem"]) == r["problem_id"] for r in read_table(run, "problems", 1).to_pylist())
 
     benches = [("task", None), ("task", EVAL_LIMIT), ("task@validation", EVAL_LIMIT)]  # preset size, statistics' size

@@ -5,7 +5,9 @@ import json
 from builder.store import check_sealed_files, is_sealed, load_manifest, read_table
 from tests.helpers import invoke, make_run
 
-SMALL = ("init_data.ift_train=20", "init_data.eft_train=16", "init_data.eft_test=8", "init_data.score_train=0")
+# no IFT stage here (it trains a model): tests/test_own_stage.py and the e2e loop cover it
+SMALL = ("init_data.ift_train=20", "init_data.eft_train=16", "init_data.eft_test=8", "init_data.score_train=0",
+         "init_data.own_steps.ift_steps=0")
 
 
 def test_init_data_from_task_seals_iteration0(tmp_path):

@@ -29,7 +29,7 @@ def test_dpo_config_chains_iterations(tmp_path, tiny_model_dir):
 
 
 def test_sft_config_uses_m0_and_sft_file(tmp_path, tiny_model_dir):
-    run = make_run(tmp_path, tiny_model_dir)
+    run = make_run(tmp_path, tiny_model_dir, "init_data.own_steps.ift_steps=0")  # with the stage: test_own_stage.py
     cfg = render_config(run, 0)
     assert cfg["base_model"] == str(tiny_model_dir) and cfg["output_dir"] == str(run.root / "models" / "M1")
     assert cfg["datasets"][0]["path"].endswith("iteration=0/sft.parquet") and cfg["datasets"][0]["type"] == "input_output"

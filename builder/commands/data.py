@@ -12,6 +12,10 @@ def _report(run, counts: dict, how: str) -> None:
         say(f"iteration 0 of {run.root} is already sealed; nothing to do")
     else:
         scores = f", scores {counts['score_train']} train" if counts.get("score_train") else ""
+        own = counts.get("own_steps")
+        if own:
+            scores += (f"; eft from {own['model']}'s own steps: {own['rows']} rows from {own['mixed']} of {own['sites']} "
+                       f"sites with a right and a wrong step (distinct steps per site: {own['distinct']})")
         say(f"{how}: ift {counts['ift_train']} train, eft {counts['eft_train']} train + {counts['eft_test']} test"
             f"{scores}; iteration 0 sealed")
 

@@ -49,7 +49,7 @@ def config(run_dir, iteration, no_validate, label):
     """
     from builder.store import Run
     from builder.trainer.env import find_env
-    from builder.trainer.render import write_config
+    from builder.trainer.render import base_model, write_config
     from builder.trainer.axolotl_validate import is_validated, validate_with_axolotl
 
     run = Run.open(run_dir)
@@ -66,7 +66,7 @@ def config(run_dir, iteration, no_validate, label):
     elif is_validated(path, trainer):
         say(f"{state}: {path} (validated by Axolotl)")
     else:
-        res = validate_with_axolotl(path, trainer, run.model_path(iteration))
+        res = validate_with_axolotl(path, trainer, base_model(run, iteration))
         note = "" if res.get("normalized") else "; normalize_config skipped: base model is not a local folder"
         say(f"{state}: {path} (valid for Axolotl {res.get('axolotl', '?')}{note})")
 

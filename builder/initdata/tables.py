@@ -42,7 +42,12 @@ def eft_rows(examples: list[dict], split: str, source: str) -> list[dict]:
 
 
 def write_from_task(run: Run) -> dict:
-    """Write and seal iteration 0 from run.config.task; returns the row counts (or {} when sealed)."""
+    """Write and seal iteration 0 from run.config.task; returns the row counts (or {} when sealed).
+
+    With init_data.own_steps.ift_steps > 0 this first trains M0-ift and adds EFT rows from its own
+    sampled steps (builder/initdata/own_stage.py) before sealing.
+    """
+    from builder.initdata.own_stage import SOURCE, own_step_rows, uses_stage
     from builder.tasks import get_task
 
     if is_sealed(run, 0):
@@ -54,15 +59,20 @@ def write_from_task(run: Run) -> dict:
     eft = (eft_rows(task.eft_examples("train", counts.eft_train, cfg.seed), "train", source)
            + eft_rows(task.eft_examples("test", counts.eft_test, cfg.seed), "test", source))
     scores = keyed_rows(_score_examples(task, counts.score_train, cfg.seed), SCORE_FIELDS, "train", source)
-    _clear_own(run, "task")
+    _clear_own(run, "task", keep=(SOURCE,))
     write_table(run, "ift", 0, "task", ift)
     write_table(run, "eft", 0, "task", eft)
     if scores:
         write_table(run, "scores", 0, "task", scores)
     lineage = {**base_lineage(run), "source": source, "task": cfg.task, "task_options": cfg.task_options,
                "init_data": counts.model_dump()}
+    extra = {}
+    if uses_stage(run):
+        own, summary = own_step_rows(run, task, ift)
+        write_table(run, "eft", 0, SOURCE, eft_rows(own, "train", SOURCE))
+        lineage["own_steps"] = extra["own_steps"] = summary
     seal(run, 0, ["ift", "eft"] + (["scores"] if scores else []), lineage)
-    return {**_counts(ift, eft), **({"score_train": len(scores)} if scores else {})}
+    return {**_counts(ift, eft), **({"score_train": len(scores)} if scores else {}), **extra}
 
 
 def _score_examples(task, n: int, seed: int) -> list[dict]:
@@ -90,10 +100,12 @@ def import_files(run: Run, ift_file: Path, eft_file: Path) -> dict:
     return _counts(ift, eft)
 
 
-def _clear_own(run: Run, name: str) -> None:
-    """Remove our own leftovers of an interrupted attempt; never another job's (teacher) parts."""
+def _clear_own(run: Run, name: str, keep: tuple[str, ...] = ()) -> None:
+    """Remove our own leftovers of an interrupted attempt (parts `name` and `keep`); never another
+    job's (teacher) parts."""
     paths = part_paths(run, "ift", 0) + part_paths(run, "eft", 0) + part_paths(run, "scores", 0)
-    others = [p for p in paths if p.name != f"part-{name}.parquet"]
+    ours = {f"part-{n}.parquet" for n in (name, *keep)}
+    others = [p for p in paths if p.name not in ours]
     if others:
         raise PsrError(
             f"iteration 0 already holds unsealed data of another job ({others[0]}); finish it "

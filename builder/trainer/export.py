@@ -82,7 +82,7 @@ def export_iteration(run: Run, iteration: int, force: bool = False, label: str =
             f"{path} exists with different content (its source changed since it was exported); "
             f"pass --force to replace it, then retrain M{iteration + 1}{'' if label == 'judge' else '-' + label}"
         )
-    _write_parquet(path, rows, digest, sft=iteration == 0)
+    write_parquet(path, rows, digest, sft=iteration == 0)
     if old is not None:  # a stale prepared cache would train on the old file
         shutil.rmtree(prepared_path(run, iteration, label), ignore_errors=True)
     _write_json(path.with_name("export.json"), {
@@ -115,7 +115,7 @@ def _dpo_export(run: Run, iteration: int, label: str = "judge") -> tuple[list[di
         raise PsrError(f"iteration {iteration}: 0 {'' if label == 'judge' else label + ' '}pairs ({gates_text(gates)}); nothing to export, so "
                        f"M{iteration + 1}{'' if label == 'judge' else '-' + label} cannot be trained from it: {hint}")
     model = run.require_model(iteration)
-    renderer = _renderer(model, iteration)
+    renderer = renderer_for(model, iteration)
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
     files = manifest["tables"]["pairs"]["files"]
     own = {f"part-{CHECKER_PART}.parquet"} if label == CHECKER else set(files) - {f"part-{CHECKER_PART}.parquet"}
@@ -187,7 +187,7 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
     eft = [r for r in read_table(run, "eft", 0).to_pylist() if r["split"] == "train"]
     scores = [r for r in read_table(run, "scores", 0).to_pylist() if r["split"] == "train"]
     model = run.require_model(0)
-    renderer = _renderer(model, 0)
+    renderer = renderer_for(model, 0)
     prompts = run.config.prompts
     rows = sft_rows(ift, eft, renderer, reasoning_tmpl=load_template(prompts.reasoning),
                     judge_tmpl=load_template(prompts.judge), score_rows=scores,
@@ -203,7 +203,7 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
     return keep, dropped, lineage
 
 
-def _renderer(model: str, iteration: int):
+def renderer_for(model: str, iteration: int):
     """The chat renderer (tokenizer) of M(N): its chat template and EOS text shape the export."""
     from builder.prompts import ChatRenderer
 
@@ -234,7 +234,7 @@ def _schema(sft: bool):
     return pa.schema([pa.field(c, pa.string(), nullable=False) for c in DPO_COLUMNS])
 
 
-def _write_parquet(path: Path, rows: list[dict], digest: str, sft: bool) -> None:
+def write_parquet(path: Path, rows: list[dict], digest: str, sft: bool) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

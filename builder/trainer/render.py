@@ -59,8 +59,32 @@ def render_config(run: Run, iteration: int, label: str = "judge") -> dict:
     label_dir(run, iteration, label)
     if iteration == 0 and run.config.models.M1:
         raise PsrError("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, there is nothing to configure")
-    st = stage(run, iteration)
-    name = "sft" if iteration == 0 else "dpo"
+    return render_stage(run, stage(run, iteration), "sft" if iteration == 0 else "dpo", {
+        "base_model": base_model(run, iteration),
+        "output_dir": str(output_dir(run, iteration, label)),
+        "dataset": str(export_path(run, iteration, label)),
+        "dataset_prepared_path": str(prepared_path(run, iteration, label)),
+        "seed": run.config.seed,
+    })
+
+
+def uses_stage(run: Run) -> bool:
+    """Iteration 0 has an IFT stage (init_data.own_steps, builder/initdata/own_stage.py)."""
+    return run.config.init_data.own_steps.ift_steps > 0 and not run.config.models.M1
+
+
+def stage_model(run: Run) -> Path:
+    """M0 after iteration 0's IFT stage: what the SFT of M1 continues from."""
+    return run.models_dir() / "M0-ift"
+
+
+def base_model(run: Run, iteration: int) -> str:
+    """What iteration N trains from: M(N); iteration 0 continues from M0-ift when it had an IFT stage."""
+    return str(stage_model(run)) if iteration == 0 and uses_stage(run) else run.model_path(iteration)
+
+
+def render_stage(run: Run, st, name: str, values: dict, extra: dict | None = None) -> dict:
+    """Template <- trainer.<name>.overrides <- `extra` (ours, e.g. a stage's max_steps) <- placeholders."""
     fixed = [k for k in FIXED_KEYS if k in st.overrides]
     if fixed:
         raise InputError(f"run.yaml trainer.{name}.overrides.{fixed[0]}: set per iteration by `psr config`, cannot be overridden")
@@ -69,15 +93,7 @@ def render_config(run: Run, iteration: int, label: str = "judge") -> dict:
         template = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    cfg = deep_merge(template, st.overrides)
-    values = {
-        "base_model": run.model_path(iteration),
-        "output_dir": str(output_dir(run, iteration, label)),
-        "dataset": str(export_path(run, iteration, label)),
-        "dataset_prepared_path": str(prepared_path(run, iteration, label)),
-        "seed": run.config.seed,
-    }
-    cfg = fill(cfg, values, origin=str(path))
+    cfg = fill(deep_merge(deep_merge(template, st.overrides), extra or {}), values, origin=str(path))
     if isinstance(cfg.get("deepspeed"), str):
         cfg["deepspeed"] = resolve_file(cfg["deepspeed"])
     return cfg

@@ -18,7 +18,7 @@ from pathlib import Path
 from builder.errors import PsrError
 from builder.store import Run, atomic
 from builder.trainer.env import is_local_model, process_env, require_env
-from builder.trainer.render import config_path, output_dir, render_config, render_text
+from builder.trainer.render import base_model, config_path, output_dir, render_config, render_text
 
 LAUNCHERS = ("accelerate", "torchrun")
 
@@ -79,7 +79,7 @@ def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds:
     data = export_path(run, iteration, label)
     record = {
         "model": model_fingerprint(str(output_model(run, iteration, label))),
-        "base_model": model_fingerprint(run.model_path(iteration)),
+        "base_model": model_fingerprint(base_model(run, iteration)),
         "config": {"path": str(cfg), "sha256": sha256_file(cfg)},
         "data": {"path": str(data), "sha256": sha256_file(data)},
         "command": cmd, "wall_seconds": round(seconds, 1),
@@ -98,7 +98,10 @@ def _current_config(run: Run, iteration: int, label: str = "judge") -> Path:
         raise PsrError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")
     if path.read_text() != render_text(render_config(run, iteration, label), iteration):
         raise PsrError(f"{path} is out of date with run.yaml or the templates; {hint}")
-    run.require_model(iteration)  # the base model Axolotl starts from
+    run.require_model(iteration)  # M(N): its tokenizer shaped the export
+    base = base_model(run, iteration)
+    if base != run.model_path(iteration) and not (Path(base) / "config.json").is_file():
+        raise PsrError(f"no model {base} to continue from (init_data.own_steps); run `psr init-data --run {run.root}` first")
     data = render_config(run, iteration, label)["datasets"][0]["path"]
     if not Path(data).exists():
         raise PsrError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}{flag}` first")
