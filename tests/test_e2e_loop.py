@@ -167,7 +167,8 @@ def test_report_and_hub_folder_of_the_demo_run(looped_run, tmp_path):
     folder = tmp_path / "hub"
     res = invoke("push", "--run", run, "--repo", "demo-org/psr-demo", "--dry-run", folder)
     assert res.exit_code == 0, res.output
-    pairs = datasets.load_dataset(str(folder), "pairs", split="iter1")
+    # a fresh cache: an old cache entry of the same folder path (pytest reuses names) would answer instead
+    pairs = datasets.load_dataset(str(folder), "pairs", split="iter1", cache_dir=str(tmp_path / "cache"))
     assert pairs.num_rows == con.sql(
         f"SELECT count(*) FROM read_parquet('{run}/data/pairs/iteration=1/*.parquet')").fetchall()[0][0]
-    assert datasets.load_dataset(str(folder), "ift", split="iter0").num_rows > 0
+    assert datasets.load_dataset(str(folder), "ift", split="iter0", cache_dir=str(tmp_path / "cache")).num_rows > 0

@@ -48,7 +48,7 @@ def test_every_table_loads_with_datasets(tmp_path):
     for table in schemas.tables():
         write_table(run, table, 1, "x", [_row(table, i) for i in range(3)])
         files = [str(p) for p in part_paths(run, table, 1)]
-        ds = datasets.load_dataset("parquet", data_files=files, split="train")
+        ds = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(tmp_path / "cache"))
         assert ds.num_rows == 3
         assert ds.features == schemas.features(table)
 
