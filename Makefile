@@ -44,7 +44,8 @@ test: setup trainer
 test-fast: setup
 	$(PYTEST_ENV) $(VENV)/bin/pytest -q -m "not slow"
 
-# Iteration 0: M0 -> M1 by SFT on IFT + EFT (skipped when the config gives models.M1).
+# Iteration 0: M0 -> M1 by SFT on IFT + EFT (skipped when the config gives models.M1). With
+# init_data.own_steps, `psr init-data` first trains M0-ift on IFT alone and adds its own checker-labelled steps to EFT.
 # Every step skips work already done, so re-running continues where it stopped.
 # A preset whose models.M1 lies in another run (demo-srlm: ../demo/models/M1) shares that run's
 # iteration 0: it is built there first; when that run does not exist, iteration 0 is built here.

@@ -35,6 +35,19 @@ With `own_steps: {ift_steps: 300, problems: 2000, width: 6}` and the same 1000 s
 At equal steps the two-stage recipe solves far more (71.3 % vs 26.5 % on test); whether the IFT-first
 order or the own-step rows do it was not separated (nor this script's data pipeline from `psr
 export`'s). The judge's outcome varies between trainings more than between these recipes.
+
+Calibrating the two-stage recipe for the 35-65 % band (2026-12-01, seed 0, same recipe, 500 validation
+problems, 400 validation judge pairs, two runs at a time on 2 cores, ~900 s each):
+| operands / values | solve | step accuracy | judge (share [[A]]) | mixed own sites of 2000 | distinct first steps of 6 (200 problems) |
+|---|---|---|---|---|---|
+| 1-12 / 0..40 | 52.4 % | 81.8 % | 53.8 % (0.63) | 1037 | 1:47 2:112 3:40 4:1 |
+| 1-13 / 0..35 | 32.2 % | 58.3 % | 69.8 % (0.63) | 693 | 1:6 2:74 3:93 4:24 5:2 6:1 |
+| 1-13 / 0..40 | 33.2 % | 60.5 % | 64.5 % (0.51) | 1044 | 1:11 2:85 3:79 4:23 5:2 |
+| 1-14 / 0..40 | 38.6 % | 72.2 % | 52.5 % (0.41) | 972 | 1:28 2:112 3:55 4:5 |
+Solve rate is not monotone in the task's size (one training each: the spread between trainings is
+large), and no in-band setting kept a judge above 70 %: the judge checks a step by redoing its
+arithmetic, so a task hard enough to leave M1 room leaves its judge near chance at this model size
+and budget. The preset stays 1-12 / 0..35, where the judge is strongest (85 %).
 """
 
 from __future__ import annotations
