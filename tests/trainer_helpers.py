@@ -19,8 +19,11 @@ WRONG = ["Step 1: 13 + 9 = 21\n", "Step 2: 22 - 4 = 19\n", "Step 3: The answer i
 
 
 def make_run(tmp_path: Path, tiny_model_dir, *sets: str):
-    """A demo-preset run whose M0 is the tiny model (M1 too, copied, so iteration 1 can train)."""
-    run = init_run(tmp_path / "run", "demo", [f"models.M0={tiny_model_dir}", *sets])
+    """A demo-preset run whose M0 is the tiny model (M1 too, copied, so iteration 1 can train).
+
+    Without iteration 0's IFT stage unless `sets` turn it on: it trains a model inside init-data
+    (tests/test_own_stage.py and the e2e loop cover it)."""
+    run = init_run(tmp_path / "run", "demo", [f"models.M0={tiny_model_dir}", "init_data.own_steps.ift_steps=0", *sets])
     return run
 
 
