@@ -51,7 +51,7 @@ def own_step_rows(run: Run, task, ift: list[dict], echo=sys.stderr) -> tuple[lis
 
 def train_stage(run: Run, ift: list[dict], echo=sys.stderr) -> Path:
     """M0 -> M0-ift by Axolotl SFT on the IFT rows alone."""
-    from builder.trainer.env import process_env, require_env
+    from builder.trainer.env import is_local_model, process_env, require_env
     from builder.trainer.render import render_text
     from builder.trainer.train import last_line, model_problem, stream
 
@@ -68,7 +68,7 @@ def train_stage(run: Run, ift: list[dict], echo=sys.stderr) -> Path:
     echo.write(f"iteration 0, IFT stage: M0 -> {out} ({steps} SFT steps on {len(ift)} IFT rows)\n")
     log = stage_dir(run) / "train.log"
     code = stream([str(trainer.axolotl), "train", str(path), *run.config.trainer.extra_args], log,
-                  process_env(trainer, offline=True), echo)
+                  process_env(trainer, offline=is_local_model(run.model_path(0))), echo)
     if code != 0:
         raise PsrError(f"axolotl train failed (exit {code}) in iteration 0's IFT stage; see {log} ({last_line(log)})")
     problem = model_problem(out)
