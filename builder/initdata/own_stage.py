@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from builder.errors import InputError, PsrError
+from builder.errors import InputError
 from builder.store import Run, atomic
 from builder.trainer.render import stage_model, uses_stage
 
@@ -51,9 +51,9 @@ def own_step_rows(run: Run, task, ift: list[dict], echo=sys.stderr) -> tuple[lis
 
 def train_stage(run: Run, ift: list[dict], echo=sys.stderr) -> Path:
     """M0 -> M0-ift by Axolotl SFT on the IFT rows alone."""
-    from builder.trainer.env import is_local_model, process_env, require_env
+    from builder.trainer.env import is_local_model, require_env
     from builder.trainer.render import render_text
-    from builder.trainer.train import last_line, model_problem, stream
+    from builder.trainer.train import model_problem, run_axolotl
 
     out = stage_model(run)
     if model_problem(out) is None:
@@ -62,18 +62,11 @@ def train_stage(run: Run, ift: list[dict], echo=sys.stderr) -> Path:
     cfg = stage_config(run, ift)
     path = stage_dir(run) / "axolotl.yaml"
     atomic.write_text(path, render_text(cfg, 0))
-    shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(cfg["dataset_prepared_path"], ignore_errors=True)  # an interrupted run's cache
     steps = run.config.init_data.own_steps.ift_steps
     echo.write(f"iteration 0, IFT stage: M0 -> {out} ({steps} SFT steps on {len(ift)} IFT rows)\n")
-    log = stage_dir(run) / "train.log"
-    code = stream([str(trainer.axolotl), "train", str(path), *run.config.trainer.extra_args], log,
-                  process_env(trainer, offline=is_local_model(run.model_path(0))), echo)
-    if code != 0:
-        raise PsrError(f"axolotl train failed (exit {code}) in iteration 0's IFT stage; see {log} ({last_line(log)})")
-    problem = model_problem(out)
-    if problem:
-        raise PsrError(f"iteration 0's IFT stage finished but {out.name} is not usable: {problem}; see {log}")
+    run_axolotl(run, trainer, path, out, stage_dir(run) / "train.log", "in iteration 0's IFT stage",
+                is_local_model(run.model_path(0)), echo=echo)
     return out
 
 

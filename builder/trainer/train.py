@@ -50,24 +50,33 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     launcher = launcher or run.config.trainer.launcher
     if launcher and launcher not in LAUNCHERS:
         raise PsrError(f"unknown launcher '{launcher}': use one of {', '.join(LAUNCHERS)}")
+    cmd, seconds = run_axolotl(run, trainer, cfg, out, folder / "train.log", f"for iteration {iteration}",
+                               is_local_model(run.model_path(iteration)), launcher=launcher, extra=extra, echo=echo)
+    _write_lineage(run, iteration, cfg, cmd, seconds, label)
+    return TrainResult(out, "trained", seconds, folder / "train.log")
+
+
+def run_axolotl(run: Run, trainer, cfg: Path, out: Path, log: Path, what: str, offline: bool,
+                launcher: str | None = None, extra: tuple[str, ...] = (), echo=sys.stderr) -> tuple[list[str], float]:
+    """`axolotl train cfg` into a clean `out`, streamed to `log`: the command and its seconds.
+
+    `offline` keeps the Hub unreachable, for a local base model (a Hub id must stay resolvable).
+
+    Raises a one-line PsrError naming `what` and the log when Axolotl fails or `out` does not load.
+    """
     if out.exists():  # a forced rerun or the leftovers of an interrupted one: start clean
         shutil.rmtree(out)
-    cmd = [str(trainer.axolotl), "train", str(cfg)]
-    if launcher:
-        cmd += ["--launcher", launcher]
-    cmd += [*run.config.trainer.extra_args, *extra]
-    log = folder / "train.log"
-    env = process_env(trainer, offline=is_local_model(run.model_path(iteration)))
+    cmd = [str(trainer.axolotl), "train", str(cfg), *(["--launcher", launcher] if launcher else []),
+           *run.config.trainer.extra_args, *extra]
     start = time.monotonic()
-    code = stream(cmd, log, env, echo)
+    code = stream(cmd, log, process_env(trainer, offline=offline, threads=run.config.trainer.threads), echo)
     seconds = time.monotonic() - start
     if code != 0:
-        raise PsrError(f"axolotl train failed (exit {code}) for iteration {iteration}; see {log} ({last_line(log)})")
+        raise PsrError(f"axolotl train failed (exit {code}) {what}; see {log} ({last_line(log)})")
     problem = model_problem(out)
     if problem:
-        raise PsrError(f"axolotl train finished but {out.name} is not usable: {problem}; see {log}")
-    _write_lineage(run, iteration, cfg, cmd, seconds, label)
-    return TrainResult(out, "trained", seconds, log)
+        raise PsrError(f"axolotl train finished {what} but {out.name} is not usable: {problem}; see {log}")
+    return cmd, seconds
 
 
 def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float, label: str = "judge") -> None:
