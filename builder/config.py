@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, ValidationInfo, field_validator, model_validator
 
 from builder.errors import InputError
 
@@ -175,6 +175,9 @@ class Trainer(Section):
     env: str = ".venv-axolotl"
     launcher: str | None = None
     extra_args: list[str] = Field(default_factory=list)
+    # `accelerate launch` gives a process one CPU thread (OMP_NUM_THREADS=1) unless told otherwise:
+    # null keeps that (or the caller's OMP_NUM_THREADS), "auto" uses every CPU this process may run on
+    threads: PositiveInt | Literal["auto"] | None = Field(None, description="CPU threads per training process (OMP_NUM_THREADS): an integer, 'auto' (all usable CPUs) or null (the launcher's default, one).")
     sft: TrainerStage = TrainerStage(template="sft.yaml")
     dpo: TrainerStage = TrainerStage(template="dpo.yaml")
 

@@ -80,3 +80,34 @@ def test_the_trainer_sees_the_builder_package_and_nothing_installed_beside_it():
     first = Path(env["PYTHONPATH"].split(os.pathsep)[0])
     assert [p.name for p in first.iterdir()] == ["builder"]
     assert (first / "builder").resolve() == Path(builder.__file__).resolve().parent
+
+
+def test_trainer_threads_reach_accelerate_through_omp(monkeypatch):
+    """accelerate pins a training process to one CPU thread unless OMP_NUM_THREADS is set:
+    run.yaml trainer.threads sets it ('auto': every usable CPU); null leaves the caller's value."""
+    import os
+    from pathlib import Path
+
+    from builder.trainer.env import TrainerEnv, process_env, usable_cpus
+
+    venv = TrainerEnv(Path("/nonexistent-venv"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    assert process_env(venv, offline=True)["OMP_NUM_THREADS"] == "7"
+    assert process_env(venv, offline=True, threads=3)["OMP_NUM_THREADS"] == "3"
+    assert process_env(venv, offline=True, threads="auto")["OMP_NUM_THREADS"] == str(len(os.sched_getaffinity(0)))
+    assert usable_cpus() >= 1
+
+
+def test_trainer_threads_config_is_validated():
+    import pytest
+
+    from builder.config import validate_config
+    from builder.errors import InputError
+
+    base = {"name": "t", "task": "arithmetic"}
+    assert validate_config({**base, "trainer": {"threads": "auto"}}, "run.yaml").trainer.threads == "auto"
+    assert validate_config({**base, "trainer": {"threads": 2}}, "run.yaml").trainer.threads == 2
+    assert validate_config(base, "run.yaml").trainer.threads is None
+    for bad in (0, "many"):
+        with pytest.raises(InputError, match=r"run.yaml: key 'trainer.threads"):
+            validate_config({**base, "trainer": {"threads": bad}}, "run.yaml")

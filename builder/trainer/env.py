@@ -81,11 +81,13 @@ def package_only_path() -> Path:
     return folder
 
 
-def process_env(trainer: TrainerEnv, offline: bool) -> dict[str, str]:
+def process_env(trainer: TrainerEnv, offline: bool, threads: int | str | None = None) -> dict[str, str]:
     """Our environment plus: the venv's bin/ first on PATH (axolotl execs `accelerate`), the builder
-    package alone on PYTHONPATH (see package_only_path), telemetry off, and the Hub offline when the
-    model is local."""
+    package alone on PYTHONPATH (see package_only_path), telemetry off, the Hub offline when the
+    model is local, and OMP_NUM_THREADS when `threads` (run.yaml trainer.threads) is set."""
     env = dict(os.environ)
+    if threads is not None:  # accelerate keeps an inherited OMP_NUM_THREADS, else pins 1 thread
+        env["OMP_NUM_THREADS"] = str(usable_cpus() if threads == "auto" else threads)
     env.pop("PYTHONHOME", None)
     env["VIRTUAL_ENV"] = str(trainer.root)
     env["PATH"] = os.pathsep.join([str(trainer.bin), env.get("PATH", "")])
@@ -94,6 +96,13 @@ def process_env(trainer: TrainerEnv, offline: bool) -> dict[str, str]:
     if offline:
         env.update(OFFLINE_ENV)
     return env
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def is_local_model(path: str) -> bool:
