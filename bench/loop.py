@@ -1,5 +1,6 @@
 """The self-rewarding loop, end to end, for S seeds: init + N iterations through the `psr` commands,
-then one table of what happened (a benchmark, not a test; it trains real models and takes minutes).
+then one table of what happened (a benchmark, not a test; it trains real models and takes minutes)
+and the goal's test: every later model against M1 on the same problems (exact McNemar, per seed and pooled).
 
 Per seed a run directory WORK/seed-S gets the Makefile's sequence (init: model tiny, init-data,
 export/config/train of iteration 0; then per iteration: problems add, generate, seal, pairs,
@@ -26,6 +27,7 @@ Wall times depend on what else runs on the machine: report them with that caveat
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -51,6 +53,25 @@ def psr(run: Path, log: Path, *args) -> float:
     if proc.returncode:
         sys.exit(f"bench/loop.py: `{' '.join(cmd[1:])}` failed ({proc.returncode}); see {log}")
     return time.time() - start
+
+
+VS_M1 = """SELECT b.iteration, count(*) AS shared,
+       count(*) FILTER (WHERE a.correct AND NOT b.correct) AS only_m1,
+       count(*) FILTER (WHERE b.correct AND NOT a.correct) AS only_this
+FROM evals b JOIN evals a ON a.iteration = 1 AND a.problem_id = b.problem_id AND a.benchmark = b.benchmark
+                         AND a.mode = b.mode AND a.label_source = 'judge'
+WHERE b.mode = 'greedy' AND b.label_source = 'judge' AND b.iteration > 1
+GROUP BY b.iteration ORDER BY b.iteration"""
+
+
+def sql_rows(run: Path, query: str) -> list[dict]:
+    """`psr sql` rows as dicts (every value an int here); a failure ends the bench."""
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "psr"), "sql", query, "--run", str(run), "--format", "csv"],
+                         capture_output=True, text=True, env={**os.environ, **ENV})
+    if out.returncode:
+        sys.exit(f"bench/loop.py: psr sql failed on {run}: {out.stderr.strip()}")
+    lines = list(csv.reader(out.stdout.splitlines()))
+    return [dict(zip(lines[0], map(int, row))) for row in lines[1:]]
 
 
 def count_pairs(run: Path, n: int) -> int:
@@ -114,6 +135,7 @@ def one_seed(seed: int, args) -> dict:
     psr(run, log, "report", "--run", run, "--format", "json", "--out", run / "report")
     report = json.loads((run / "report" / "report.json").read_text())
     return {"seed": seed, "times": times, "stopped": stopped, "stats": report["sections"]["statistics"],
+            "vs_m1": sql_rows(run, VS_M1),
             "ceiling": report["sections"].get("ceiling", []),
             "volume": {r["iteration"]: r for r in report["sections"]["volume"]}}
 
@@ -169,6 +191,24 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def vs_m1_table(results: list[dict]) -> str:
+    """The goal's test: each later model against M1 on the same problems (greedy), per seed and pooled."""
+    from builder.analysis.stats import mcnemar_exact
+
+    lines = ["| seed | model | vs M1 (only M1 / only this) | McNemar p |", "|---|---|---|---|"]
+    pooled_counts: dict[int, list[int]] = {}
+    for res in results:
+        for r in res.get("vs_m1", []):
+            b, c = r["only_m1"], r["only_this"]
+            acc = pooled_counts.setdefault(r["iteration"], [0, 0, 0])
+            acc[0], acc[1], acc[2] = acc[0] + b, acc[1] + c, acc[2] + r["shared"]
+            lines.append(f"| {res['seed']} | M{r['iteration']} | {(c - b) / r['shared']:+.3f} ({b}/{c}) | "
+                         f"{mcnemar_exact(b, c):.3g} |")
+    for it, (b, c, n) in sorted(pooled_counts.items()):
+        lines.append(f"| pooled | M{it} | {(c - b) / n:+.3f} ({b}/{c}) | {mcnemar_exact(b, c):.3g} |")
+    return "\n".join(lines)
+
+
 def ceiling_table(results: list[dict]) -> str:
     """The oracle ceiling per seed and iteration: M(N), judge-trained and checker-trained M(N+1)."""
     lines = ["| seed | iteration | benchmark | problems | M(N) | judge-trained M(N+1) (p) | checker-trained M(N+1), ORACLE (p) | "
@@ -203,6 +243,8 @@ def main() -> None:
     results = [one_seed(s, args) for s in args.seeds]
     (Path(args.work) / "loop.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(table(results))
+    print("\nEach model against M1 (the goal: M3 > M1 with p < 0.05):")
+    print(vs_m1_table(results))
     if args.ceiling:
         print("\nOracle ceiling (checker-labelled pairs, an ablation; McNemar p against M(N)):")
         print(ceiling_table(results))
