@@ -171,7 +171,7 @@ def table(results: list[dict]) -> str:
     for res in results:
         for r in res["stats"]:
             n = r["iteration"]
-            vol = res["volume"].get(n - 1, {})
+            vol = res["volume"].get(n - 1) or res["volume"].get(str(n - 1), {})  # int keys, or str after loop.json
             built = res["times"].get("init" if n == 1 else f"iter {n - 1}")
             diff = "-" if r["difference"] is None else f"{r['difference']:+.3f} ({r['only_prev']}/{r['only_this']})"
             lines.append(
