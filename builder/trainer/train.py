@@ -50,10 +50,11 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     launcher = launcher or run.config.trainer.launcher
     if launcher and launcher not in LAUNCHERS:
         raise PsrError(f"unknown launcher '{launcher}': use one of {', '.join(LAUNCHERS)}")
-    cmd, seconds = run_axolotl(run, trainer, cfg, out, folder / "train.log", f"for iteration {iteration}",
+    log = folder / "train.log"
+    cmd, seconds = run_axolotl(run, trainer, cfg, out, log, f"for iteration {iteration}",
                                is_local_model(run.model_path(iteration)), launcher=launcher, extra=extra, echo=echo)
     _write_lineage(run, iteration, cfg, cmd, seconds, label)
-    return TrainResult(out, "trained", seconds, folder / "train.log")
+    return TrainResult(out, "trained", seconds, log)
 
 
 def run_axolotl(run: Run, trainer, cfg: Path, out: Path, log: Path, what: str, offline: bool,
