@@ -217,7 +217,7 @@ class Hub(Section):
 class RayExecutor(Section):
     """Resources of one Ray actor (one model per actor, loaded once); `psr generate --executor ray`."""
 
-    num_cpus: float = Field(1.0, ge=0, description="CPUs per actor (the hf engine's torch threads on CPU).")
+    num_cpus: float = Field(1.0, ge=0, description="CPUs per actor (the hf engine's torch threads on CPU when engine.threads is null; else keep them equal).")
     num_gpus: float = Field(0.0, ge=0, description="GPUs per actor: 1 for one vLLM engine per GPU, "
                             "engine.vllm.tensor_parallel_size for tensor parallel.")
     max_concurrency: int = Field(1, ge=1, description="Chunks one actor runs at once (>1 only for an openai engine).")

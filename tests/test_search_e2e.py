@@ -19,7 +19,8 @@ from tests.search_fixtures import row_hashes
 
 WIDTH = 2
 SETS = [f"search.width={WIDTH}", "search.max_steps=2", "search.max_step_tokens=6", "search.judge_max_tokens=4",
-        "search.max_rollbacks=1", "search.chunk_size=1", "engine.device=cpu"]
+        "search.max_rollbacks=1", "search.chunk_size=1", "engine.device=cpu",
+        "engine.threads=1"]  # the random model's samples change with the thread count; Ray actors hold one CPU
 N_PROBLEMS = 6  # one chunk each: a kill after the first marker lands mid-run
 
 
