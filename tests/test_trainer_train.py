@@ -111,3 +111,34 @@ def test_trainer_threads_config_is_validated():
     for bad in (0, "many"):
         with pytest.raises(InputError, match=r"run.yaml: key 'trainer.threads"):
             validate_config({**base, "trainer": {"threads": bad}}, "run.yaml")
+
+
+# The tail of a real failure: the IFT stage on 48 IFT rows, packed 16 x 256 (Axolotl 0.19 under accelerate).
+PACKED_TOO_SMALL = """\
+[2026-12-02 04:05:12,736] [INFO] [axolotl.utils.samplers.multipack] gather_len_batches: [0]
+Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/transformers/trainer.py", line 1807, in _run_epoch
+    self.state.epoch = epoch + (step + 1) / steps_in_epoch
+                               ~~~~~~~~~~~^~~~~~~~~~~~~~~~
+ZeroDivisionError: division by zero
+  0%|          | 0/5 [00:01<?, ?it/s]
+Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/accelerate/commands/launch.py", line 993, in simple_launcher
+    raise subprocess.CalledProcessError(returncode=process.returncode, cmd=cmd)
+subprocess.CalledProcessError: Command '['/venv/bin/python3', '-m', 'axolotl.cli.train', 'a.yaml']' returned non-zero exit status 1.
+"""
+
+
+def test_a_trainer_failure_is_named_by_its_own_exception_not_the_launchers(tmp_path):
+    from builder.trainer.train import failure_line
+
+    log = tmp_path / "train.log"
+    log.write_text(PACKED_TOO_SMALL)
+    line = failure_line(log)
+    assert line.startswith("ZeroDivisionError: division by zero; ") and "lower micro_batch_size" in line
+    log.write_text(PACKED_TOO_SMALL.replace("ZeroDivisionError: division by zero",
+                                            "torch.OutOfMemoryError: CUDA out of memory."))
+    assert failure_line(log) == "torch.OutOfMemoryError: CUDA out of memory."
+    log.write_text("$ axolotl train a.yaml\nKilled\n")  # no traceback at all: the last line
+    assert failure_line(log) == "Killed"
+    assert failure_line(tmp_path / "missing.log") == "no log"

@@ -8,6 +8,7 @@ M(N+1) already exists and loads, nothing runs (unless forced, which first remove
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def run_axolotl(run: Run, trainer, cfg: Path, out: Path, log: Path, what: str, o
     code = stream(cmd, log, process_env(trainer, offline=offline, threads=run.config.trainer.threads), echo)
     seconds = time.monotonic() - start
     if code != 0:
-        raise PsrError(f"axolotl train failed (exit {code}) {what}; see {log} ({last_line(log)})")
+        raise PsrError(f"axolotl train failed (exit {code}) {what}; see {log} ({failure_line(log)})")
     problem = model_problem(out)
     if problem:
         raise PsrError(f"axolotl train finished {what} but {out.name} is not usable: {problem}; see {log}")
@@ -162,9 +163,20 @@ def model_problem(path: Path) -> str | None:
     return None
 
 
-def last_line(log: Path) -> str:
+# an exception line of a traceback ("ValueError: ...", "torch.OutOfMemoryError: ...")
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b")
+# accelerate's wrapper around the training process's own failure: it names the command, not the cause
+LAUNCHER_LINE = "subprocess.CalledProcessError"
+TOO_LITTLE_DATA = ("the training data may fill less than one batch (micro_batch_size x gradient_accumulation_steps, "
+                   "after sample_packing): add rows or lower micro_batch_size")
+
+
+def failure_line(log: Path) -> str:
+    """Why the trainer failed, in one line: its own last exception line, else the log's last line."""
     try:
         lines = [ln.strip() for ln in log.read_text(errors="replace").replace("\r", "\n").splitlines() if ln.strip()]
     except OSError:
         return "no log"
-    return lines[-1][:300] if lines else "empty log"
+    errors = [ln for ln in lines if EXCEPTION_LINE.match(ln) and not ln.startswith(LAUNCHER_LINE)]
+    line = (errors or lines or ["empty log"])[-1][:300]
+    return f"{line}; {TOO_LITTLE_DATA}" if line.startswith("ZeroDivisionError") else line
