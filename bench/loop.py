@@ -137,7 +137,7 @@ def one_seed(seed: int, args) -> dict:
     return {"seed": seed, "times": times, "stopped": stopped, "stats": report["sections"]["statistics"],
             "vs_m1": sql_rows(run, VS_M1),
             "ceiling": report["sections"].get("ceiling", []),
-            "volume": {r["iteration"]: r for r in report["sections"]["volume"]}}
+            "volume": {str(r["iteration"]): r for r in report["sections"]["volume"]}}  # str: as loop.json has them
 
 
 def pooled(results: list[dict]) -> list[dict]:
@@ -171,7 +171,7 @@ def table(results: list[dict]) -> str:
     for res in results:
         for r in res["stats"]:
             n = r["iteration"]
-            vol = res["volume"].get(n - 1) or res["volume"].get(str(n - 1), {})  # int keys, or str after loop.json
+            vol = res["volume"].get(str(n - 1), {})
             built = res["times"].get("init" if n == 1 else f"iter {n - 1}")
             diff = "-" if r["difference"] is None else f"{r['difference']:+.3f} ({r['only_prev']}/{r['only_this']})"
             lines.append(
