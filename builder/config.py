@@ -1,6 +1,7 @@
 """The run configuration: one validated object, loaded from RUN_DIR/run.yaml.
 
-Presets ship as YAML under builder/presets/. `psr init` writes a preset (plus `--set` overrides)
+Presets ship as YAML under builder/presets/; one may say `extends: NAME` to start from another
+preset's keys (mappings deep-merged, the child's values win). `psr init` writes a preset (plus `--set` overrides)
 to run.yaml, which is then frozen for the run. Unknown or ill-typed keys are errors naming the
 key path (pydantic with extra="forbid").
 """
@@ -253,10 +254,39 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> dict:
+    """The preset's keys, with those of the preset it `extends` (recursively) underneath."""
+    return _resolve_preset(name, [])
+
+
+def _read_preset(name: str) -> dict:
     path = PRESETS_DIR / f"{name}.yaml"
     if not path.exists():
         raise InputError(f"unknown preset '{name}' (available: {', '.join(preset_names())})")
-    return yaml.safe_load(path.read_text()) or {}
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _resolve_preset(name: str, chain: list[str]) -> dict:
+    if name in chain:
+        raise InputError(f"preset '{chain[0]}': 'extends' makes a cycle ({' -> '.join([*chain, name])})")
+    data = _read_preset(name)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or parent not in preset_names():
+        raise InputError(f"preset '{name}': extends unknown preset {parent!r} (available: {', '.join(preset_names())})")
+    return deep_merge(_resolve_preset(parent, [*chain, name]), data)
+
+
+def deep_merge(base: dict, top: dict) -> dict:
+    """`top` over `base`: mappings merge key by key, anything else (lists included) is replaced."""
+    out = dict(base)
+    for key, value in top.items():
+        below = out.get(key)
+        out[key] = deep_merge(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return out
 
 
 def apply_override(data: dict, assignment: str) -> None:

@@ -58,7 +58,7 @@ def config(run_dir, iteration, no_validate, label):
         return
     path, changed = write_config(run, iteration, label)
     state = "written" if changed else "unchanged"
-    trainer = None if no_validate else find_env(run.config.trainer.env)
+    trainer = None if no_validate else find_env(run.config.trainer.env, run.root)
     if no_validate:
         say(f"{state}: {path} (not validated: --no-validate)")
     elif trainer is None:

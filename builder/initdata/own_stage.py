@@ -58,7 +58,7 @@ def train_stage(run: Run, ift: list[dict], echo=sys.stderr) -> Path:
     out = stage_model(run)
     if model_problem(out) is None:
         return out
-    trainer = require_env(run.config.trainer.env)
+    trainer = require_env(run.config.trainer.env, run.root)
     cfg = stage_config(run, ift)
     path = stage_dir(run) / "axolotl.yaml"
     atomic.write_text(path, render_text(cfg, 0))

@@ -13,7 +13,7 @@ from pathlib import Path
 from builder.errors import PsrError
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the installed (or source) builder package
-REPO_ROOT = PACKAGE_DIR.parent  # a source checkout's root, where `make trainer` puts .venv-axolotl
+REPO_ROOT = PACKAGE_DIR.parent  # a source checkout's root (in a wheel install: site-packages)
 
 # Axolotl phones home by default; W&B would try the network.
 QUIET_ENV = {"AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "WANDB_MODE": "disabled"}
@@ -37,25 +37,30 @@ class TrainerEnv:
         return self.bin / "axolotl"
 
 
-def candidates(env: str) -> list[Path]:
-    """A relative trainer.env is looked up in the current directory, then in the repository."""
+def candidates(env: str, run_dir: Path | None = None) -> list[Path]:
+    """A relative trainer.env is looked up in the current directory, then in the run directory.
+
+    Never beside the package: installed from a wheel, that is site-packages."""
     p = Path(env).expanduser()
-    return [p] if p.is_absolute() else [Path.cwd() / p, REPO_ROOT / p]
+    if p.is_absolute():
+        return [p]
+    return [Path.cwd() / p] + ([Path(run_dir) / p] if run_dir is not None else [])
 
 
-def find_env(env: str) -> TrainerEnv | None:
-    for path in candidates(env):
+def find_env(env: str, run_dir: Path | None = None) -> TrainerEnv | None:
+    for path in candidates(env, run_dir):
         if (path / "bin" / "axolotl").exists() and (path / "bin" / "python").exists():
             return TrainerEnv(path.absolute())
     return None
 
 
-def require_env(env: str) -> TrainerEnv:
-    found = find_env(env)
+def require_env(env: str, run_dir: Path | None = None) -> TrainerEnv:
+    found = find_env(env, run_dir)
     if found is None:
+        where = " or the run directory" if run_dir is not None and not Path(env).expanduser().is_absolute() else ""
         raise PsrError(
-            f"no trainer environment at '{env}' (no bin/axolotl there); run `make trainer` "
-            "or set trainer.env in run.yaml to a venv with Axolotl"
+            f"no trainer environment at '{env}' (no bin/axolotl there, relative to the current directory{where}); "
+            "run `make trainer` or set trainer.env in run.yaml to a venv with Axolotl"
         )
     return found
 

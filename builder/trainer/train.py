@@ -46,7 +46,7 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     out = output_model(run, iteration, label)
     if not force and model_problem(out) is None:
         return TrainResult(out, "exists")
-    trainer = require_env(run.config.trainer.env)
+    trainer = require_env(run.config.trainer.env, run.root)
     cfg = _current_config(run, iteration, label)
     launcher = launcher or run.config.trainer.launcher
     if launcher and launcher not in LAUNCHERS:
