@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from builder.cli import cli
-from builder.config import load_config, preset_names
+from builder.config import load_config, load_preset, preset_names, validate_config
 from tests.helpers import invoke
 
 SURFACE = ["init", "problems", "model", "init-data", "generate", "seal", "pairs", "export", "config", "train",
@@ -44,8 +44,48 @@ def test_help_does_not_import_heavy_modules():
     assert out.stdout.strip() == ""
 
 
-def test_presets_validate():
-    assert {"demo", "qwen2.5-math-7b"} <= set(preset_names())
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_validates_and_initialises_a_run(tmp_path, name):
+    res = invoke("init", tmp_path / "r", "--preset", name)
+    assert res.exit_code == 0, res.output
+    assert load_config(tmp_path / "r" / "run.yaml") == validate_config(load_preset(name), name)
+    assert load_config(tmp_path / "r" / "run.yaml").name == name
+
+
+def test_the_presets_are_found():
+    assert {"demo", "demo-srlm", "qwen2.5-math-7b", "qwen2.5-math-7b-srlm"} <= set(preset_names())
+
+
+@pytest.fixture
+def presets(tmp_path, monkeypatch):
+    """A presets folder of our own: write(name, text) adds one."""
+    import builder.config
+
+    monkeypatch.setattr(builder.config, "PRESETS_DIR", tmp_path / "presets")
+    (tmp_path / "presets").mkdir()
+    return lambda name, text: (tmp_path / "presets" / f"{name}.yaml").write_text(text)
+
+
+def test_extends_deep_merges_mappings_and_replaces_everything_else(presets):
+    presets("base", "seed: 1\nsearch: {width: 6, temperature: 0.7}\neval: {modes: [greedy, search], limit: 5}\n")
+    presets("mid", "extends: base\nsearch: {width: 4}\neval: {modes: [greedy]}\n")
+    presets("leaf", "extends: mid\nseed: 2\neval: {limit: null}\n")
+    assert load_preset("leaf") == {"seed": 2, "search": {"width": 4, "temperature": 0.7},
+                                   "eval": {"modes": ["greedy"], "limit": None}}
+    assert load_preset("base")["search"]["width"] == 6  # the parent is not changed by its child
+
+
+@pytest.mark.parametrize("files,needle", [
+    ({"child": "extends: nope\n"}, "preset 'child': extends unknown preset 'nope' (available: child)"),
+    ({"a": "extends: b\n", "b": "extends: a\n"}, "preset 'a': 'extends' makes a cycle (a -> b -> a)"),
+    ({"a": "extends: a\n"}, "(a -> a)"),
+])
+def test_a_bad_extends_is_one_line_naming_the_preset(tmp_path, presets, files, needle):
+    for name, text in files.items():
+        presets(name, text)
+    res = invoke("init", tmp_path / "r", "--preset", next(iter(files)))
+    assert res.exit_code == 2 and needle in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    assert not (tmp_path / "r").exists()
 
 
 def test_init_writes_frozen_config_with_overrides(tmp_path):

@@ -1,15 +1,11 @@
-"""The SRLM baseline presets differ from their PSR twins only where the baseline must, and share M1."""
+"""The SRLM baseline presets extend their PSR presets (only the keys the baseline changes) and share M1."""
 
 import pytest
+import yaml
 
-from builder.config import load_preset, validate_config
+from builder.config import PRESETS_DIR, load_preset, validate_config
 from builder.store import Run
 from builder.store.base_run import base_run, init_args
-
-TWINS = [("demo", "demo-srlm"), ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")]
-# search.verdict: the demo's forced A/B verdicts have no counterpart in solution scoring (parse only)
-ALLOWED = {"name", "models.M1", "prompts.judge", "prompts.score", "search.strategy", "search.judge_samples",
-           "trainer.dpo.overrides.rl_beta", "eval.modes"}
 
 
 def _flat(d, prefix=""):
@@ -20,12 +16,18 @@ def _flat(d, prefix=""):
     return out
 
 
-@pytest.mark.parametrize("psr,srlm", TWINS)
-def test_twins_differ_only_in_strategy_judge_and_dpo_beta(psr, srlm):
-    a, b = (_flat(validate_config(load_preset(n), n).model_dump(mode="json")) for n in (psr, srlm))
-    changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
-    assert changed <= ALLOWED and {"search.strategy", "prompts.judge", "models.M1"} <= changed
-    assert b["search.strategy"] == "solution" and b["trainer.dpo.overrides.rl_beta"] == 0.1
+@pytest.mark.parametrize("parent,child", [("demo", "demo-srlm"), ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")])
+def test_an_srlm_preset_is_its_parent_with_its_own_keys_on_top(parent, child):
+    # the child file's own keys, read raw: every other resolved value is the parent's
+    own = yaml.safe_load((PRESETS_DIR / f"{child}.yaml").read_text())
+    assert own.pop("extends") == parent
+    resolved = _flat(load_preset(child))
+    inherited = _flat(load_preset(parent))
+    mine = _flat(own)
+    assert resolved == {**inherited, **mine}
+    assert len(mine) < len(inherited) / 4, "the child should hold only what differs"
+    cfg = validate_config(load_preset(child), child)
+    assert cfg.search.strategy == "solution" and cfg.trainer.dpo.overrides["rl_beta"] == 0.1
 
 
 def test_srlm_run_uses_the_psr_runs_m1_when_that_run_exists(tmp_path):
