@@ -32,6 +32,9 @@ def init_data(ctx, run_dir):
     With init_data.own_steps.ift_steps > 0 it first trains M0-ift on IFT alone (Axolotl, the trainer
     venv) and adds EFT pairs from M0-ift's own sampled steps, labelled by the task's step checker.
     `psr init-data import`: from your own files (columns in schemas/ift.yaml, schemas/eft.yaml).
+
+    \b
+    Example: psr init-data --run runs/demo
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -51,7 +54,11 @@ def init_data(ctx, run_dir):
 @click.option("--eft", "eft_file", required=True, type=click.Path(dir_okay=False, exists=True),
               help="EFT file: problem, prefix, step_a, step_b, label (A|B), judgment[, split, source].")
 def import_cmd(run_dir, ift_file, eft_file):
-    """Import your own IFT and EFT files as iteration 0 (split defaults to train)."""
+    """Import your own IFT and EFT files as iteration 0 (split defaults to train).
+
+    \b
+    Example: psr init-data import --run runs/q7b --ift ift.jsonl --eft eft.parquet
+    """
     from pathlib import Path
 
     from builder.store import Run

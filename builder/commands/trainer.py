@@ -21,6 +21,9 @@ def export(run_dir, iteration, force, label):
     Terminal steps end with the model's EOS text, intermediate steps carry none.
     Only the judge's pairs are exported unless --label checker (then only the oracle's, into
     RUN/trainer/iteration=N/checker/pairs.parquet).
+
+    \b
+    Example: psr export --run runs/demo --iter 1
     """
     from builder.store import Run
     from builder.trainer.export import export_iteration
@@ -46,6 +49,9 @@ def config(run_dir, iteration, no_validate, label):
     The template is trainer_configs/sft.yaml (N = 0) or dpo.yaml (N >= 1), deep-merged with
     run.yaml trainer.sft.overrides / trainer.dpo.overrides. Validation (Axolotl's validate_config
     and normalize_config) runs in the trainer environment when it exists.
+
+    \b
+    Example: psr config --run runs/demo --iter 1
     """
     from builder.store import Run
     from builder.trainer.env import find_env

@@ -15,6 +15,9 @@ def validate(run_dir, iteration):
     """Check files against manifests (sha256, row counts, schema, missing or extra files).
 
     Exits non-zero on any mismatch, naming the file.
+
+    \b
+    Example: psr validate --run runs/demo --iter 1
     """
     from builder.store import Run, check_sealed_files
 
