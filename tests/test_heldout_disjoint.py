@@ -10,14 +10,14 @@ EVAL_LIMIT = 1000  # the report's statistics need at least this many held-out pr
 
 
 def own_step_problems(run) -> set[str]:
-    """The train problems iteration 0's IFT stage samples its own steps on (the preset's count)."""
-    from builder.initdata.own_steps import SEED_OFFSET
+    """The train problems iteration 0's IFT stage samples its own steps on (the preset's count), as
+    the stage itself names them (tests/test_own_stage.py checks that it samples on exactly these)."""
+    from builder.initdata.own_stage import sampled_problems
     from builder.tasks import get_task
 
-    task = get_task(run.config.task, **run.config.task_options)
-    chains = task.chains("train", run.config.init_data.own_steps.problems, run.config.seed + SEED_OFFSET)
-    assert len(chains) == 2000
-    return {problem_id(c.text) for c in chains}
+    texts = sampled_problems(run, get_task(run.config.task, **run.config.task_options))
+    assert len(texts) == run.config.init_data.own_steps.problems == 2000
+    return {problem_id(t) for t in texts}
 
 
 def test_eval_problems_are_disjoint_from_training_and_search_problems(tmp_path):
@@ -25,7 +25,7 @@ def test_eval_problems_are_disjoint_from_training_and_search_problems(tmp_path):
     from builder.store import Run, read_table
 
     path = tmp_path / "run"
-    # the IFT stage's training is not needed here: its sampled problems are drawn below as it draws them
+    # the IFT stage trains a model (Axolotl): off here; the problems it samples on are named by the stage
     assert invoke("init", path, "--preset", "demo", "--set", "init_data.own_steps.ift_steps=0").exit_code == 0
     res = invoke("init-data", "--run", path)
     assert res.exit_code == 0, res.output

@@ -52,3 +52,38 @@ def test_train_iteration0_without_m0_ift_names_init_data(tmp_path, tiny_model_di
     (run.trainer_dir(0) / "sft.parquet").write_bytes(b"")  # the check on the base model comes first
     res = invoke("train", "--run", run.root, "--iter", 0)
     assert res.exit_code == 1 and "M0-ift" in res.output and f"psr init-data --run {run.root}" in res.output, res.output
+
+
+def test_the_stage_samples_on_exactly_the_problems_it_names(tmp_path, tiny_model_dir, monkeypatch):
+    # The real `psr init-data` path with the tiny model as M0-ift (already there, so nothing trains)
+    # and the real hf engine; the engine is wrapped only to see which prompts it was given, so
+    # tests/test_heldout_disjoint.py can rely on sampled_problems() instead of copying the draw.
+    import shutil
+
+    import builder.engines
+    from builder.initdata.own_stage import sampled_problems
+    from builder.tasks import get_task
+
+    run = make_run(tmp_path, tiny_model_dir, "init_data.own_steps.ift_steps=5", "init_data.own_steps.problems=5",
+                   "init_data.own_steps.width=2", "init_data.ift_train=20", "init_data.eft_train=20",
+                   "init_data.eft_test=4", "init_data.score_train=0", "engine.threads=1")
+    shutil.copytree(tiny_model_dir, stage_model(run))
+    seen, real_load = [], builder.engines.load_engine
+
+    class Seeing:
+        def __init__(self, engine):
+            self.engine = engine
+
+        def __getattr__(self, name):
+            return getattr(self.engine, name)
+
+        def generate(self, requests):
+            seen.extend(r.prompt for r in requests)
+            return self.engine.generate(requests)
+
+    monkeypatch.setattr(builder.engines, "load_engine", lambda *a, **k: Seeing(real_load(*a, **k)))
+    res = invoke("init-data", "--run", run.root)
+    assert res.exit_code == 0 and is_sealed(run, 0), res.output
+    problems = sampled_problems(run, get_task(run.config.task, **run.config.task_options))
+    assert len(problems) == len(seen) == 5
+    assert all(p in prompt for p, prompt in zip(problems, seen))

@@ -89,6 +89,18 @@ def stage_config(run: Run, ift: list[dict]) -> dict:
                         extra={"max_steps": run.config.init_data.own_steps.ift_steps})
 
 
+def _draw(run: Run) -> tuple[int, int]:
+    """How many train problems the stage samples on, and the seed of their draw."""
+    return run.config.init_data.own_steps.problems, run.config.seed
+
+
+def sampled_problems(run: Run, task) -> list[str]:
+    """The texts of the train problems M0-ift samples its own steps on."""
+    from builder.initdata.own_steps import site_chains
+
+    return [c.text for c in site_chains(task, *_draw(run))]
+
+
 def sample_own(run: Run, task, model: Path, echo=sys.stderr):
     from builder.engines import load_engine
     from builder.initdata.own_steps import own_step_examples
@@ -97,6 +109,6 @@ def sample_own(run: Run, task, model: Path, echo=sys.stderr):
     cfg, opts = run.config, run.config.init_data.own_steps
     echo.write(f"iteration 0, own steps: {model.name} samples {opts.width} steps on {opts.problems} train problems\n")
     engine = load_engine(cfg.engine.name, str(model), cfg.engine)
-    return own_step_examples(task, engine, ChatRenderer(str(model)), load_template(cfg.prompts.reasoning), opts.problems,
-                             cfg.seed, width=opts.width, temperature=opts.temperature, top_p=cfg.search.top_p,
+    return own_step_examples(task, engine, ChatRenderer(str(model)), load_template(cfg.prompts.reasoning), *_draw(run),
+                             width=opts.width, temperature=opts.temperature, top_p=cfg.search.top_p,
                              max_tokens=cfg.search.max_step_tokens)

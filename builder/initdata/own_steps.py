@@ -27,6 +27,11 @@ class OwnStepCounts:
     rows: int = 0
 
 
+def site_chains(task, n_problems: int, seed: int) -> list:
+    """The train problems whose steps are sampled: a draw of their own (see SEED_OFFSET)."""
+    return task.chains("train", n_problems, seed + SEED_OFFSET)
+
+
 def own_step_examples(task, engine, renderer, reasoning_tmpl: str, n_problems: int, seed: int, *, width: int = 6,
                       temperature: float = 0.7, top_p: float = 0.95, max_tokens: int = 24,
                       step_stop: str = "\nStep ") -> tuple[list[dict], OwnStepCounts]:
@@ -35,7 +40,7 @@ def own_step_examples(task, engine, renderer, reasoning_tmpl: str, n_problems: i
     from builder.tasks.arithmetic import gold_steps
 
     rng = random.Random(f"own-steps:{seed}")
-    chains = task.chains("train", n_problems, seed + SEED_OFFSET)
+    chains = site_chains(task, n_problems, seed)
     sites = []
     for chain in chains:
         gold = gold_steps(chain)
