@@ -1,5 +1,5 @@
 # psr-builder: setup, tests, and the self-rewarding loop on a run directory.
-#   make test            install what is needed, run every test (what CI runs)
+#   make test            install what is needed, lint, run every test (what CI runs)
 #   make iter N=1        iteration 0 (if needed) then iteration 1 on the embedded demo
 #   RUN=runs/q7b PRESET=qwen2.5-math-7b make iter N=1   the real-model path (GPU machine)
 #   make iter N=2 PRESET=demo-srlm RUN=runs/demo-srlm; make compare   the SRLM baseline side by side
@@ -16,7 +16,7 @@ TRAINER_VENV := .venv-axolotl
 PSR := $(VENV)/bin/psr
 PYTEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup trainer test test-fast init iter0 iter compare help
+.PHONY: setup trainer lint test test-fast init iter0 iter compare help
 
 help:
 	@sed -n '1,6p' Makefile
@@ -38,7 +38,12 @@ $(TRAINER_VENV)/.installed:
 	$(TRAINER_VENV)/bin/pip install -q "$(AXOLOTL_SPEC)"
 	touch $@
 
-test: setup trainer
+# ruff (rules in pyproject.toml [tool.ruff]) on the whole tree, mypy on the modules [tool.mypy] lists
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: setup trainer lint
 	$(PYTEST_ENV) $(VENV)/bin/pytest -q
 
 test-fast: setup

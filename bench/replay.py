@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from builder.analysis.stats import mcnemar_exact, wilson_interval  # noqa: E402
-from builder.search import judging, schedules  # noqa: E402
+from builder.analysis.stats import mcnemar_exact, wilson_interval
+from builder.search import judging, schedules
 
 
 def load(run_dir: str, iteration: int) -> tuple[int, list, list, list]:
@@ -92,9 +92,9 @@ def replay(seed: int, trees, nodes, judgments) -> dict:
         scored += mixed
         for name in schedules.NAMES:
             flip = lambda i, j: judging.coin_flip(  # noqa: E731 - the search's own coin
-                seed, tree_id, round_, cands[i]["candidate_index"], cands[j]["candidate_index"])
+                seed, tree_id, round_, cands[i]["candidate_index"], cands[j]["candidate_index"])  # noqa: B023 - used in this pass
             dec, calls = schedules.run(schedules.make(name, len(cands), "both", flip),
-                                       lambda a, b: recorded[(ids[a], ids[b])])
+                                       lambda a, b: recorded[(ids[a], ids[b])])  # noqa: B023 - called at once
             s = out[name]
             s["calls_all"] += calls
             if name == own and any(c.get("selection") for c in cands):  # the run's own schedule

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from builder.analysis.stats import wilson_interval  # noqa: E402
-from builder.search import schedules  # noqa: E402
+from builder.analysis.stats import wilson_interval
+from builder.search import schedules
 
 
 # (label, schedule, judge_orders or None for --orders); the one-order round robin is a reference:

@@ -201,9 +201,16 @@ class InitData(Section):
     own_steps: OwnSteps = OwnSteps()
 
 
+EvalMode = Literal["greedy", "search"]
+
+
+def _greedy_only() -> list[EvalMode]:
+    return ["greedy"]
+
+
 class Eval(Section):
     benchmarks: list[str] = Field(default_factory=lambda: ["task"])
-    modes: list[Literal["greedy", "search"]] = Field(default_factory=lambda: ["greedy"])
+    modes: list[EvalMode] = Field(default_factory=_greedy_only)
     limit: int | None = 200
     # search mode costs a tree per problem: it may take the first K of the same problems only
     search_limit: int | None = Field(None, ge=1)

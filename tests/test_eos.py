@@ -11,11 +11,10 @@ mismatch warning counts as an error.
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from builder.trainer.env import REPO_ROOT, find_env, process_env
+from builder.trainer.env import find_env, process_env
 from builder.trainer.export import export_iteration
 from builder.trainer.render import write_config
 from tests.trainer_helpers import STEPS, WRONG, dpo_run

@@ -66,7 +66,6 @@ def test_run_defaults_to_env(tmp_path):
 def test_parts_written_before_a_column_existed_read_it_as_null(tmp_path):
     """A run written by an older version (its parts lack a column schemas/ has since gained) stays
     queryable: the missing column reads as NULL instead of failing every view."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     run = _two_iterations(tmp_path)

@@ -1,7 +1,6 @@
 """The versioned store: atomic parts, sealing, --force, validation, datasets and DuckDB reads."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

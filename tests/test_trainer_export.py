@@ -1,11 +1,9 @@
 """`psr export`: sealed-only, EOS policy in the data, no empty strings, immutable and idempotent."""
 
-import os
 import re
 import time
 
 import pyarrow.parquet as pq
-import pytest
 
 from builder.store import record_table, write_table
 from builder.trainer.export import dpo_rows, export_iteration, prepared_path, with_eos

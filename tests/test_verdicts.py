@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from builder.engines import Completion, Request, TokenPair, load_engine
+from builder.engines import Request, TokenPair, load_engine
 from builder.errors import InputError
 from builder.prompts import ChatRenderer, VerdictSpec, load_template, load_verdict_spec
 from builder.verdicts import Verdicts, p_of_a, verdict_tokens

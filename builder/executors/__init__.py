@@ -1,6 +1,6 @@
 """Where the chunks of a chunked job run: in this process (`local`) or on Ray actors (`ray`).
 
-A chunk task (search/tasks.py for `psr generate`, initdata/eft.py for `psr init-data eft`) is a
+A chunk task (search/chunk_task.py for `psr generate`, initdata/eft.py for `psr init-data eft`) is a
 picklable object with three methods, and both executors call only these:
   setup() -> state            load the model and engine: once per process (per Ray actor)
   run(state, c, progress)     compute chunk c and write it (parts, then the marker, last);
@@ -12,7 +12,7 @@ Because the same `run` writes the same chunk with the same seeds, rows do not de
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from builder.errors import InputError
 

@@ -16,8 +16,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.store import atomic
+
+if TYPE_CHECKING:
+    from builder.store.run import Run
 
 
 def read_json(path: Path) -> dict | None:
@@ -29,7 +33,7 @@ def read_json(path: Path) -> dict | None:
 
 @dataclass(slots=True, frozen=True)
 class ChunkJob:
-    run: object
+    run: Run
     iteration: int
     work: Path
     tables: tuple[str, ...]
@@ -65,7 +69,7 @@ class ChunkJob:
         from builder.store.parts import write_table
 
         self.remove_leftovers(c)
-        parts = {}
+        parts: dict[str, dict | None] = {}
         for table in self.tables:
             part = self.part_path(table, c)
             if not rows[table] and not keep_empty:

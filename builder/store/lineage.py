@@ -22,7 +22,7 @@ def sha256_text(text: str) -> str:
 def model_fingerprint(model: str) -> dict:
     """Path plus hashes of the config and of the weight index (or weight file sizes) when local."""
     p = Path(model)
-    out = {"path": model}
+    out: dict[str, object] = {"path": model}
     if not p.is_dir():
         return out
     for name in ("config.json", "model.safetensors.index.json", "generation_config.json"):

@@ -22,7 +22,6 @@ prepared cache and model M(N+1)-checker), so the loop's files never see them.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
