@@ -193,7 +193,7 @@ def score_judgment(chain: Chain, steps: list[str], score: int) -> str:
 class ArithmeticTask:
     """Seeded `+`/`-` chains; every option is a run.yaml `task_options` key.
 
-    Defaults are the CPU demo's measured variant (bench/demo_sft.py, README): operands up to 9 and
+    Defaults are the CPU demo's measured variant (bench/demo_sft.py): operands up to 9 and
     values up to 30 let a 0.85M model learn both solving and judging in ~900 CPU steps; harder
     settings (max_ops 5, max_operand 20, max_value 50) are options.
     """
