@@ -1,13 +1,19 @@
-"""Iteration 0 of the embedded CPU demo, end to end, timed: M0 -> Axolotl SFT -> M1 -> figures.
+"""Iteration 0 of the embedded CPU demo through the `psr` commands, timed, with M1's figures.
 
-Steps: `build_tiny_model` (random weights), IFT + EFT rows from the task, `axolotl train` in its
-own venv, then greedy solve rate on held-out problems (the validation split unless --split test),
-judge accuracy on synthetic pairs of the same split (both A/B orders) and the histogram of distinct
-first steps among 6 samples at temperature 0.7. Prints one JSON line with times and figures (and
-appends it to --log). Recipe key own_steps: see docs/evaluation.md.
+On a throwaway run WORK/run (made afresh): `psr init --preset demo` (plus --set overrides),
+`psr model tiny`, `psr init-data` (with the preset's IFT stage: M0-ift and its own
+checker-labelled steps), `psr export/config/train --iter 0`; then M1's greedy solve rate
+(`psr eval --bench task --split S`), its judge on the EFT test pairs (`psr eval-judge --pairs eft`)
+and what only this bench measures: the histogram of distinct first steps among 6 samples at
+temperature 0.7 (the search's round-1 diversity). Prints one JSON line with wall and CPU seconds
+per command and the figures (and appends it to --log).
 
-    .venv/bin/python bench/demo_sft.py --work /tmp/demo            # the measured recipe (defaults below)
-    .venv/bin/python bench/demo_sft.py --work /tmp/demo --recipe my.yaml   # keys: task_options, data, model, axolotl
+    .venv/bin/python bench/demo_sft.py --work /tmp/demo                      # the demo preset as it is
+    .venv/bin/python bench/demo_sft.py --work /tmp/demo --set task_options.max_operand=15 \
+        --set trainer.sft.overrides.max_steps=900 --set init_data.own_steps.ift_steps=0
+
+Until 2026-12-06 this script built its own data, Axolotl config and evaluation (recipe keys data,
+model, axolotl, own_steps); the figures below were measured that way, with its defaults then.
 
 Acceptance for the demo: total <= 600 s on 2 CPU cores, solve rate 20-90 %, judge >= 70 %.
 Measured with these defaults on a shared 2-core machine (2026-11-26): seed 0 total 588.5 s (another run beside
@@ -55,8 +61,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import shutil
+import resource
 import subprocess
 import sys
 import time
@@ -65,98 +70,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-AXOLOTL_ENV = {"AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1",
-               "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false"}
+ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+       "TOKENIZERS_PARALLELISM": "false"}
 
 
-def load_recipe(path: str | None) -> dict:
-    import yaml
-
-    recipe = yaml.safe_load(Path(path).read_text()) if path else {}
-    return {"data": {}, "model": {}, "task_options": {}, "axolotl": {}, **recipe}
-
-
-def build_data(task, renderer, data: dict, seed: int, out: Path, extra_eft: list[dict] | None = None,
-               ift_only: bool = False) -> int:
-    from builder.prompts import load_template
-    from builder.trainer.sft import sft_rows
-
-    ift = task.ift_examples("train", data.get("n_ift", 9000), seed)
-    eft = [] if ift_only else task.eft_examples("train", data.get("n_eft", 27000), seed)  # 75 % judge: the judge learns last
-    scores = [] if ift_only else task.score_examples("train", data.get("n_scores", 0), seed)
-    rows = sft_rows(ift, eft + (extra_eft or []), renderer, reasoning_tmpl=load_template(task.reasoning_template),
-                    judge_tmpl=load_template(task.judge_template), score_rows=scores,
-                    score_tmpl=load_template("judge_srlm_arith"))
-    random.Random(seed).shuffle(rows)
-    with out.open("w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    return len(rows)
-
-
-def axolotl_config(model_dir: Path, data_file: Path, work: Path, overrides: dict) -> dict:
-    cfg = {
-        "base_model": str(model_dir), "datasets": [{"path": str(data_file), "type": "input_output", "ds_type": "json"}],
-        "dataset_prepared_path": str(work / "prepared"), "output_dir": str(work / "M1"),
-        "sequence_len": 256, "train_on_inputs": False, "val_set_size": 0,
-        # packing with sdpa (block-diagonal mask, no cross-sample attention): no padding waste on CPU
-        "sample_packing": True, "attn_implementation": "sdpa", "pad_to_sequence_len": True,
-        "micro_batch_size": 16, "gradient_accumulation_steps": 1, "num_epochs": 1, "max_steps": 900,
-        "optimizer": "adamw_torch", "learning_rate": 2e-3, "lr_scheduler": "cosine", "warmup_steps": 30,
-        "weight_decay": 0.0, "bf16": False, "fp16": False, "tf32": False, "logging_steps": 25,
-        "save_strategy": "no", "seed": 0, "dataset_num_proc": 1,
-    }
-    cfg.update(overrides)
-    return cfg
-
-
-def own_steps_stage(task, m0: Path, recipe: dict, seed: int, work: Path) -> tuple[Path, list[dict], dict]:
-    """Recipe key own_steps (issue 12 item 2): train on IFT alone for `ift_steps`, sample `width`
-    next steps on `problems` train problems with that model, label them with the task's checker
-    (builder/initdata/own_steps.py). Returns the IFT model (stage 2 continues from it), the EFT
-    rows and figures."""
-    from builder.engines import load_engine
-    from builder.initdata.own_steps import own_step_examples
-    from builder.prompts import ChatRenderer, load_template
-
-    opts = recipe["own_steps"]
-    stage = work / "ift_stage"
-    stage.mkdir()
-    build_data(task, ChatRenderer(str(m0)), recipe["data"], seed, stage / "ift.jsonl", ift_only=True)
-    cfg = axolotl_config(m0, stage / "ift.jsonl", stage, {"seed": seed, **recipe["axolotl"],
-                                                         "max_steps": opts.get("ift_steps", 300)})
-    t_train, cpu = run_axolotl(cfg, stage)
-    t0 = time.time()
-    engine = load_engine("hf", str(stage / "M1"), {"dtype": "float32", "device": "cpu", "threads": 1})
-    rows, counts = own_step_examples(task, engine, ChatRenderer(str(stage / "M1")), load_template(task.reasoning_template),
-                                     opts.get("problems", 2000), seed, width=opts.get("width", 6),
-                                     temperature=opts.get("temperature", 0.7))
-    figures = {"t_ift_stage": round(t_train, 1), "cpu_ift_stage": round(cpu, 1), "t_sampling": round(time.time() - t0, 1),
-               "own_sites": counts.sites, "own_mixed": counts.mixed, "own_rows": counts.rows,
-               "own_distinct": {str(k): v for k, v in sorted(counts.distinct.items())}}
-    return stage / "M1", rows, figures
-
-
-def run_axolotl(cfg: dict, work: Path) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user + sys) of `axolotl train`: CPU time is the figure that
-    survives a shared machine; on an idle 2-core machine wall is about CPU / 2."""
-    import resource
-
-    import yaml
-
-    cfg_file = work / "sft.yml"
-    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    venv_bin = ROOT / ".venv-axolotl" / "bin"
-    env = {**os.environ, **AXOLOTL_ENV, "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+def psr(log: Path, *args) -> tuple[float, float, str]:
+    """One `psr` command: wall seconds, CPU seconds (user + sys of it and its children: the figure
+    that survives a shared machine) and its stdout; stderr goes to the log. A failure ends the bench."""
+    cmd = [str(ROOT / ".venv" / "bin" / "psr"), *map(str, args)]
     start, before = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    with (work / "axolotl.log").open("w") as log:
-        proc = subprocess.run([str(venv_bin / "axolotl"), "train", str(cfg_file)], env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
+    with log.open("a") as fh:
+        fh.write(f"$ {' '.join(cmd)}\n")
+        fh.flush()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=fh, text=True, env={**os.environ, **ENV})
+        fh.write(proc.stdout)
     if proc.returncode:
-        sys.exit(f"axolotl train failed ({proc.returncode}); see {work / 'axolotl.log'}")
+        sys.exit(f"bench/demo_sft.py: `{' '.join(cmd[1:])}` failed ({proc.returncode}); see {log}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return time.time() - start, cpu
+    return round(time.time() - start, 1), round(cpu, 1), proc.stdout
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
 
 
 def train_log(path: Path) -> dict:
@@ -174,126 +110,77 @@ def train_log(path: Path) -> dict:
     return {"losses": losses, "train_runtime": runtime}
 
 
-def greedy(model, tok, prompts: list[str], max_new_tokens: int, batch: int = 100) -> list[str]:
-    import torch
-
-    tok.padding_side = "left"
-    out = []
-    for i in range(0, len(prompts), batch):
-        enc = tok(prompts[i : i + batch], return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
-        out += tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-    return out
-
-
-def eval_chains(task, split: str, n: int, seed: int) -> list:
-    """Chains of the split the figures come from: validation for any choice, test only to report."""
-    return task.chains(split, n, seed)
-
-
-def distinct_first_steps(model, tok, prompts: list[str], width: int = 6, temperature: float = 0.7) -> dict:
-    """Histogram of distinct sampled first steps per problem (the search's round-1 diversity)."""
+def distinct_first_steps(run_dir: Path, split: str, n: int, width: int = 6, temperature: float = 0.7) -> dict:
+    """Histogram of distinct sampled first steps per problem (the search's round-1 diversity), with
+    the run's own engine, templates and step normalisation."""
     import collections
 
-    import torch
+    from builder.engines import load_engine
+    from builder.engines.base import Request
+    from builder.prompts import ChatRenderer, load_template
+    from builder.steps import normalize_step
+    from builder.store import Run
+    from builder.tasks import get_task
 
-    from builder.steps import split_steps
-
-    tok.padding_side = "left"
+    run = Run.open(run_dir)
+    cfg, model = run.config, run.model_path(1)
+    task = get_task(cfg.task, **cfg.task_options)
+    renderer, tmpl = ChatRenderer(model), load_template(cfg.prompts.reasoning)
+    requests = [Request(prompt=renderer.generation_prompt(tmpl, c.text, []), n=width, temperature=temperature,
+                        top_p=cfg.search.top_p, max_tokens=cfg.search.max_step_tokens, stop=(cfg.prompts.step_stop,),
+                        seed=i) for i, c in enumerate(task.chains(split, n, cfg.seed))]
     hist: collections.Counter = collections.Counter()
-    torch.manual_seed(0)
-    for i in range(0, len(prompts), 50):
-        enc = tok(prompts[i : i + 50], return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=24, do_sample=True, temperature=temperature, top_p=0.95,
-                                 num_return_sequences=width)
-        texts = tok.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        for j in range(0, len(texts), width):
-            hist[len({(split_steps(t) or [t])[0].strip() for t in texts[j : j + width]})] += 1
+    for completions in load_engine(cfg.engine.name, model, cfg.engine).generate(requests):
+        hist[len({normalize_step(c.text, 1) for c in completions})] += 1
     return {str(k): hist[k] for k in sorted(hist)}
 
 
-def evaluate(task, model_dir: Path, n_solve: int, n_judge: int, seed: int, split: str = "test") -> dict:
-    from transformers import AutoModelForCausalLM
-
-    from builder.prompts import ChatRenderer, load_template
-    from builder.steps import extract_boxed, parse_verdict, split_steps
-
-    renderer = ChatRenderer(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    chains = eval_chains(task, split, n_solve + n_judge // 2, seed)
-    problems = [{"problem": c.text, "answer": str(c.values[-1])} for c in chains[:n_solve]]
-    rtmpl, jtmpl = load_template(task.reasoning_template), load_template(task.judge_template)
-    texts = greedy(model, renderer.tokenizer, [renderer.generation_prompt(rtmpl, p["problem"], []) for p in problems], 96)
-    solved = sum(task.check_answer(extract_boxed(t), p["answer"]) for t, p in zip(texts, problems))
-    steps_ok = steps_n = 0
-    for t, p in zip(texts, problems):  # greedy step accuracy: steps up to and including the first wrong one
-        steps = split_steps(t)
-        for k, s in enumerate(steps):
-            ok = task.check_step(p["problem"], steps[:k], s)
-            steps_n, steps_ok = steps_n + 1, steps_ok + bool(ok)
-            if not ok:
-                break
-    rng = random.Random(seed)  # judge rows on chains of the same split, not shared with the solve problems
-    eft = [row for c in chains[n_solve:] for row in task._pair_rows(c, rng)][:n_judge]
-    prompts = [renderer.judge_prompt(jtmpl, r["problem"], split_steps(r["prefix"]) if r["prefix"] else [],
-                                     r["step_a"], r["step_b"]) for r in eft]
-    verdicts = [parse_verdict(t) for t in greedy(model, renderer.tokenizer, prompts, 40)]
-    return {
-        "solve_rate": solved / len(problems), "step_accuracy": steps_ok / max(steps_n, 1),
-        "judge_accuracy": sum(v == r["label"] for v, r in zip(verdicts, eft)) / len(eft),
-        "judge_share_A": sum(v == "A" for v in verdicts) / len(eft),
-        "judge_unparsed": sum(v is None for v in verdicts) / len(eft),
-        "n_solve": len(problems), "n_judge": len(eft), "split": split, "sample": texts[0],
-        "distinct_first_steps": distinct_first_steps(
-            model, renderer.tokenizer, [renderer.generation_prompt(rtmpl, p["problem"], []) for p in problems[:200]]),
-    }
+def iteration0(run: Path, log: Path, sets: list[str]) -> dict:
+    """`psr init` .. `psr train --iter 0` on a fresh run: (wall, cpu) seconds per command."""
+    times = {"init": psr(log, "init", run, "--preset", "demo", *[x for s in sets for x in ("--set", s)])[:2],
+             "model tiny": psr(log, "model", "tiny", run / "models" / "M0", "--run", run)[:2],
+             "init-data": psr(log, "init-data", "--run", run)[:2]}
+    for step in ("export", "config", "train"):
+        times[step] = psr(log, step, "--run", run, "--iter", 0)[:2]
+    return times
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", required=True)
-    ap.add_argument("--recipe", default=None, help="YAML overriding the defaults (see module docstring)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run.yaml override (repeatable)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-solve", type=int, default=200)
-    ap.add_argument("--n-judge", type=int, default=400)
+    ap.add_argument("--n-judge", type=int, default=200, help="EFT test pairs, each judged in both orders")
+    ap.add_argument("--n-distinct", type=int, default=200, help="problems for the distinct-first-steps histogram")
     ap.add_argument("--log", default=None, help="append the result line to this file")
     ap.add_argument("--tag", default="")
     ap.add_argument("--split", default="validation", choices=["validation", "test"],
-                    help="where the figures come from: validation for any choice, test only to report")
+                    help="where the solve rate comes from: validation for any choice, test only to report")
     args = ap.parse_args()
-    os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
-
-    from builder.models.tiny import build_tiny_model
-    from builder.prompts import ChatRenderer
-    from builder.tasks import get_task
-
-    recipe = load_recipe(args.recipe)
     work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    task = get_task("arithmetic", **recipe["task_options"])
-    t0 = time.time()
-    m0 = build_tiny_model(work / "M0", seed=args.seed, task_options=recipe["task_options"], **recipe["model"])
-    t_model = time.time() - t0
-    base, own_rows, own = m0, [], {}
-    if recipe.get("own_steps"):
-        base, own_rows, own = own_steps_stage(task, m0, recipe, args.seed, work)
-    t_stage1 = time.time() - t0 - t_model
-    n_rows = build_data(task, ChatRenderer(str(m0)), recipe["data"], args.seed, work / "sft.jsonl", own_rows)
-    t_data = time.time() - t0 - t_model - t_stage1
-    overrides = {"seed": args.seed, **recipe["axolotl"]}
-    if own:  # stage 2 continues from the IFT model: the total step count stays that of one SFT
-        overrides["max_steps"] = overrides.get("max_steps", 900) - recipe["own_steps"].get("ift_steps", 300)
-    cfg = axolotl_config(base, work / "sft.jsonl", work, overrides)
-    t_train, cpu_train = run_axolotl(cfg, work)
-    total = time.time() - t0
-    figures = evaluate(task, work / "M1", args.n_solve, args.n_judge, args.seed, args.split)
-    result = {"tag": args.tag, "seed": args.seed, "rows": n_rows, "t_model": round(t_model, 1),
-              "t_data": round(t_data, 1), **own, "t_axolotl": round(t_train, 1), "cpu_axolotl": round(cpu_train, 1),
-              "train_log": train_log(work / "axolotl.log"), "t_iteration0": round(total, 1),
-              "t_eval": round(time.time() - t0 - total, 1), **figures, "recipe": recipe}
+    run, log = work / "run", work / "demo_sft.log"
+    if run.exists() and not (run / "run.yaml").exists():
+        sys.exit(f"bench/demo_sft.py: {run} exists and is not a run; not removed")
+    subprocess.run(["rm", "-rf", str(run)], check=True)
+    work.mkdir(parents=True, exist_ok=True)
+    sets = [f"seed={args.seed}", *args.set]
+    start = time.time()
+    times = iteration0(run, log, sets)
+    t_iteration0 = round(time.time() - start, 1)
+    *t_eval, out = psr(log, "eval", "--run", run, "--iter", 1, "--mode", "greedy", "--bench", "task", "--split",
+                       args.split, "--limit", args.n_solve)
+    solve, times["eval"] = last_json(out), tuple(t_eval)
+    *t_judge, out = psr(log, "eval-judge", "--run", run, "--iter", 1, "--pairs", "eft", "--limit", args.n_judge)
+    judge, times["eval-judge"] = last_json(out), tuple(t_judge)
+    manifest = json.loads((run / "data" / "manifests" / "iteration=0.json").read_text())
+    result = {"tag": args.tag, "seed": args.seed, "sets": args.set, "times": times, "t_iteration0": t_iteration0,
+              "own_steps": manifest.get("lineage", {}).get("own_steps"),
+              "train_log": train_log(run / "trainer" / "iteration=0" / "train.log"),
+              "solve_rate": solve["accuracy"], "n_solve": solve["problems"], "split": args.split,
+              "judge_accuracy": judge["accuracy"], "judge_first_position": judge.get("first_position_rate"),
+              "judge_unparsed": judge.get("unparseable_rate"), "n_judge": judge.get("pairs"),
+              "distinct_first_steps": distinct_first_steps(run, args.split, args.n_distinct)}
     line = json.dumps(result)
     print(line)
     if args.log:
