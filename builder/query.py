@@ -107,3 +107,45 @@ def _plain(value):
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def run_query(run: Run, query: str):
+    """`psr sql`: QUERY over the run's views as an Arrow table; a failing query is one line (exit 2)."""
+    from builder.errors import InputError
+
+    db = connect(run)
+    try:
+        table = db.sql(query).arrow()
+        return table.read_all() if hasattr(table, "read_all") else table  # a reader in newer duckdb
+    except Exception as exc:  # noqa: BLE001 - duckdb raises many error classes; all are user query errors
+        raise InputError(f"query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        db.close()
+
+
+def result_text(table, fmt: str) -> str:
+    """A query result as CSV (with a header) or JSON Lines."""
+    if fmt == "csv":
+        import io
+
+        import pyarrow.csv as pcsv
+
+        buf = io.BytesIO()
+        pcsv.write_csv(table, buf)
+        return buf.getvalue().decode()
+    import json
+
+    return "\n".join(json.dumps(r, default=str) for r in table.to_pylist()) + "\n"
+
+
+def write_result(table, fmt: str, out: Path) -> Path:
+    """A query result written to `out` atomically: parquet, csv or json (JSON Lines)."""
+    from builder.store.atomic import atomic_open, write_text
+
+    if fmt != "parquet":
+        return write_text(out, result_text(table, fmt))
+    import pyarrow.parquet as pq
+
+    with atomic_open(out, "wb") as fh:
+        pq.write_table(table, fh)
+    return Path(out)

@@ -56,6 +56,17 @@ def _rows(db, query: str, params: list) -> list[dict]:
     return [dict(zip(cols, row)) for row in rel.fetchall()]
 
 
+def trees_to_show(run, iteration: int, problem: str | None, tree: str | None, worst: int | None) -> list[TreeView]:
+    """`psr show`: the trees one of problem, tree or worst selects, read on their own DuckDB connection."""
+    from builder.query import connect
+
+    db = connect(run, threads=1)
+    try:
+        return [load_tree(db, iteration, t) for t in find_trees(db, iteration, problem, tree, worst)]
+    finally:
+        db.close()
+
+
 def find_trees(db, iteration: int, problem: str | None, tree: str | None, worst: int | None) -> list[str]:
     """Tree ids selected by exactly one of --problem, --tree, --worst; unknown ids are input errors."""
     if problem is not None:

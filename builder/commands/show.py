@@ -31,19 +31,14 @@ def show(run_dir, iteration, problem_id, tree_id, worst, html_file, width):
     from pathlib import Path
 
     from builder.analysis.tree_render import render
-    from builder.analysis.tree_view import find_trees, load_tree
+    from builder.analysis.tree_view import trees_to_show
     from builder.errors import InputError
-    from builder.query import connect
     from builder.store import Run
     from builder.store.atomic import write_text
 
     if sum(x is not None for x in (problem_id, tree_id, worst)) != 1:
         raise InputError("psr show: give exactly one of --problem ID, --tree ID, --worst K")
-    db = connect(Run.open(run_dir), threads=1)
-    try:
-        views = [load_tree(db, iteration, t) for t in find_trees(db, iteration, problem_id, tree_id, worst)]
-    finally:
-        db.close()
+    views = trees_to_show(Run.open(run_dir), iteration, problem_id, tree_id, worst)
     if not views:
         say(f"no wrong-over-right pairs with known step correctness in iteration {iteration}")
         return

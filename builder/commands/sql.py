@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from builder.commands.options import run_option
-from builder.errors import InputError
 
 
 @click.command()
@@ -23,7 +22,9 @@ def sql(query, run_dir, fmt, out, views):
       psr sql "SELECT depth, avg(wins) FROM nodes WHERE duplicate_of IS NULL GROUP BY depth" --run runs/demo --format csv
       psr sql --views --run runs/demo | duckdb
     """
-    from builder.query import connect, view_statements
+    from pathlib import Path
+
+    from builder.query import result_text, run_query, view_statements, write_result
     from builder.store import Run
 
     if out and fmt == "table":
@@ -36,43 +37,13 @@ def sql(query, run_dir, fmt, out, views):
         raise click.UsageError("give a QUERY (or --views)")
     if fmt == "parquet" and not out:
         raise click.UsageError("--format parquet needs --out FILE")
-    db = connect(run)
-    try:
-        table = db.sql(query).arrow()
-    except Exception as exc:  # noqa: BLE001 - duckdb raises many error classes; all are user query errors
-        raise InputError(f"query failed: {str(exc).splitlines()[0]}") from None
-    if hasattr(table, "read_all"):
-        table = table.read_all()
-    emit(table, fmt, out)
-
-
-def emit(table, fmt: str, out: str | None) -> None:
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    if fmt == "parquet":
-        pq.write_table(table, out)
-        return
-    if fmt == "csv":
-        import io
-
-        buf = io.BytesIO()
-        pcsv.write_csv(table, buf)
-        _write(buf.getvalue().decode(), out)
-    elif fmt == "json":
-        import json
-
-        _write("\n".join(json.dumps(r, default=str) for r in table.to_pylist()) + "\n", out)
-    else:
-        _print_table(table)
-
-
-def _write(text: str, out: str | None) -> None:
+    table = run_query(run, query)
     if out:
-        with open(out, "w") as fh:
-            fh.write(text)
+        write_result(table, fmt, Path(out))
+    elif fmt == "table":
+        _print_table(table)
     else:
-        click.echo(text, nl=False)
+        click.echo(result_text(table, fmt), nl=False)
 
 
 def _print_table(table) -> None:
