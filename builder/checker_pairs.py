@@ -110,13 +110,15 @@ def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cf
 
 def build_checker_pairs(run, iteration: int, force: bool = False) -> PairsReport:
     """`psr pairs --label checker`: write part-checker.parquet and its gate counts in the manifest."""
-    from builder.pairs import remove_part
+    from builder.pairs import pairs_step, remove_part
     from builder.prompts import ChatRenderer, load_template
     from builder.store import read_table, record_table, require_sealed, write_table
+    from builder.store.done import is_done, mark_done
 
     manifest = require_sealed(run, iteration, "psr pairs --label checker")
     derived = manifest.get("derived", {}).get("pairs", {})
-    if CHECKER in derived and not force:
+    step, fp = pairs_step(run, iteration, manifest, CHECKER_PART, {"task": [run.config.task, run.config.task_options]})
+    if CHECKER in derived and not force and is_done(run, step, fp):
         return PairsReport(iteration, already=True, gates=derived[CHECKER]["gates"])
     problem_rows = read_table(run, "problems", iteration).to_pylist()
     checker = step_checker(run, problem_rows)
@@ -129,7 +131,8 @@ def build_checker_pairs(run, iteration: int, force: bool = False) -> PairsReport
         lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
         run.config.pairs, iteration, checker.check_step,
     )
-    write_table(run, "pairs", iteration, CHECKER_PART, rows)
+    path = write_table(run, "pairs", iteration, CHECKER_PART, rows)
     entry = {"gates": gates, "file": f"part-{CHECKER_PART}.parquet", "note": ORACLE_NOTE}
     record_table(run, iteration, "pairs", {**derived, CHECKER: entry})
+    mark_done(run, step, fp, [path])
     return PairsReport(iteration, rows=rows, gates=gates, removed=removed)

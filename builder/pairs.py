@@ -251,14 +251,32 @@ def remove_part(run, iteration: int, part: str) -> list:
     return [path]
 
 
+def pairs_step(run, iteration: int, manifest: dict, part: str, extra: dict | None = None) -> tuple[str, str]:
+    """The done-marker name and fingerprint of one pairs part (builder/store/done.py): the sealed
+    search tables, the pairs settings, the reasoning template and M(N)'s tokenizer (its folder)."""
+    from builder.prompts import load_template
+    from builder.store.done import fingerprint, model_id
+
+    tables = manifest.get("tables", {})
+    fp = fingerprint({"tables": {t: tables.get(t, {}).get("files") for t in ("problems", "trees", "nodes", "judgments")},
+                      "pairs": run.config.pairs.model_dump(mode="json"), "template": load_template(run.config.prompts.reasoning),
+                      "model": model_id(run.model_path(iteration)), **(extra or {})})
+    return f"pairs/iteration={iteration}/{part}", fp
+
+
 def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
-    """`psr pairs`: extract, gate, write one part and record it (with the gate counts) in the manifest."""
+    """`psr pairs`: extract, gate, write one part and record it (with the gate counts) in the manifest.
+
+    Skipped when done from the same inputs (pairs_step); redone when the search tables, the pairs
+    settings or M(N) changed, or with force."""
     from builder.prompts import ChatRenderer, load_template
     from builder.store import read_table, record_table, require_sealed, write_table
+    from builder.store.done import is_done, mark_done
 
     manifest = require_sealed(run, iteration, "psr pairs")
     derived = manifest.get("derived", {}).get("pairs", {})
-    if "gates" in derived and not force:
+    step, fp = pairs_step(run, iteration, manifest, JUDGE_PART)
+    if "gates" in derived and not force and is_done(run, step, fp):
         return PairsReport(iteration, already=True, gates=derived["gates"])
     removed = remove_part(run, iteration, JUDGE_PART)  # the checker's part (an ablation) stays
     renderer = ChatRenderer(run.require_model(iteration))
@@ -269,6 +287,7 @@ def build_pairs(run, iteration: int, force: bool = False) -> PairsReport:
         read_table(run, "judgments", iteration).to_pylist(), problems, lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
         run.config.pairs, iteration,
     )
-    write_table(run, "pairs", iteration, JUDGE_PART, rows)
+    path = write_table(run, "pairs", iteration, JUDGE_PART, rows)
     record_table(run, iteration, "pairs", {**derived, "gates": gates})
+    mark_done(run, step, fp, [path])
     return PairsReport(iteration, rows=rows, gates=gates, removed=removed)

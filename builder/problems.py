@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from builder.errors import InputError
 from builder.ids import content_id, draw_seed
 from builder.inputs import source_rows
-from builder.store import Run, read_table, require_unsealed, write_table
+from builder.store import Run, is_sealed, part_paths, read_table, require_unsealed, write_table
 
 
 def problem_id(text: str) -> str:
@@ -26,6 +26,7 @@ class ImportResult:
     already_used: int
     source: str
     removed: list = field(default_factory=list)
+    skipped: bool = False  # if_needed, and the iteration already has its problems
 
 
 def parse_fields(items: list[str]) -> dict[str, str]:
@@ -108,8 +109,15 @@ def used_ids(run: Run, before: int) -> set[str]:
 
 
 def add_problems(run: Run, iteration: int, source: str | None, split: str | None, limit: int | None,
-                 fields: list[str], force: bool = False) -> ImportResult:
+                 fields: list[str], force: bool = False, if_needed: bool = False) -> ImportResult:
+    """Add problems to an iteration. `if_needed`: nothing when the iteration is sealed or has problems.
+
+    That is an existence check, not a done marker (builder/store/done.py) on purpose: an iteration's
+    problems are pinned by `psr generate`'s plan, so another --limit must not quietly replace them.
+    """
     cfg = run.config.problems
+    if if_needed and (is_sealed(run, iteration) or part_paths(run, "problems", iteration)):
+        return ImportResult(0, 0, 0, source or cfg.source, skipped=True)
     source = source or cfg.source
     split = split or cfg.split
     field_map = {**cfg.fields, **parse_fields(fields)} if source == cfg.source else parse_fields(fields)

@@ -140,7 +140,7 @@ def test_default_export_ignores_checker_pairs_and_the_ablation_has_its_own_files
     assert {k: v for k, v in cfg.items() if k not in ("output_dir", "datasets", "dataset_prepared_path")} == \
         {k: v for k, v in base.items() if k not in ("output_dir", "datasets", "dataset_prepared_path")}
     res = invoke("eval", "--run", run.root, "--iter", 2, "--label", "checker")
-    assert res.exit_code == 1 and "M2-checker not found" in res.output and "--label checker" in res.output
+    assert res.exit_code == 2 and "M2-checker not found" in res.output and "--label checker" in res.output
 
 
 def test_no_step_checker_is_an_exit_2_error_naming_the_task(tmp_path, tiny_model_dir):

@@ -125,7 +125,7 @@ def test_judge_pairs_sources(run, tmp_path):
 
 def test_eval_without_model_names_the_command(run):
     res = invoke("eval", "--run", run.root, "--iter", "2")
-    assert res.exit_code == 1 and "model M2 not found at" in res.output and "psr train --run" in res.output
+    assert res.exit_code == 2 and "model M2 not found at" in res.output and "psr train --run" in res.output
     assert "--iter 1" in res.output
     res = invoke("eval-judge", "--run", run.root, "--iter", "0")
-    assert res.exit_code == 1 and "model M0 not found at" in res.output and "psr model tiny" in res.output
+    assert res.exit_code == 2 and "model M0 not found at" in res.output and "psr model tiny" in res.output

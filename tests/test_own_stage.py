@@ -1,11 +1,9 @@
 """Iteration 0's IFT stage (init_data.own_steps): what it trains from and into, and its failures.
 The real Axolotl run of the stage and the rows it yields are checked end to end in test_e2e_loop.py."""
 
-import pytest
 
 from builder.initdata.own_stage import stage_config, stage_model, uses_stage
 from builder.store import is_sealed, part_paths
-from builder.trainer.env import find_env
 from builder.trainer.render import render_config
 from tests.helpers import invoke
 from tests.trainer_helpers import make_run
@@ -45,13 +43,12 @@ def test_stage_without_trainer_env_fails_in_one_line_and_leaves_iteration0_unsea
 
 
 def test_train_iteration0_without_m0_ift_names_init_data(tmp_path, tiny_model_dir):
-    if find_env(".venv-axolotl") is None:
-        pytest.skip("needs the trainer venv")
     run = make_run(tmp_path, tiny_model_dir, "init_data.own_steps.ift_steps=5")
+    run.trainer_dir(0).mkdir(parents=True)
+    (run.trainer_dir(0) / "sft.parquet").write_bytes(b"")  # config and train need an export; its content is not read
     assert invoke("config", "--run", run.root, "--iter", 0, "--no-validate").exit_code == 0
-    (run.trainer_dir(0) / "sft.parquet").write_bytes(b"")  # the check on the base model comes first
     res = invoke("train", "--run", run.root, "--iter", 0)
-    assert res.exit_code == 1 and "M0-ift" in res.output and f"psr init-data --run {run.root}" in res.output, res.output
+    assert res.exit_code == 2 and "M0-ift" in res.output and f"psr init-data --run {run.root}" in res.output, res.output
 
 
 def test_the_stage_samples_on_exactly_the_problems_it_names(tmp_path, tiny_model_dir, monkeypatch):

@@ -28,7 +28,7 @@ def test_bad_shard_is_a_usage_error(run_dir):
 def test_missing_model_is_one_line(run_dir):
     assert invoke("problems", "add", "--run", run_dir, "--iter", 1, "--limit", 3).exit_code == 0
     res = invoke("generate", "--run", run_dir, "--iter", 1)
-    assert res.exit_code == 1 and "model M1 not found at /nonexistent/M1; build it with `psr train" in res.output
+    assert res.exit_code == 2 and "model M1 not found at /nonexistent/M1; build it with `psr train" in res.output
     assert len(res.output.strip().splitlines()) == 1
 
 

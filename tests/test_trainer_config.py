@@ -7,6 +7,7 @@ import yaml
 
 from builder.errors import InputError, PsrError
 from builder.trainer.env import REPO_ROOT
+from builder.trainer.export import export_iteration
 from builder.trainer.render import config_path, render_config, write_config
 from tests.helpers import invoke
 from tests.trainer_helpers import add_model, dpo_run, make_run
@@ -70,7 +71,8 @@ def test_m1_given_skips_iteration0(tmp_path, tiny_model_dir):
 
 
 def test_rerender_touches_nothing(tmp_path, tiny_model_dir):
-    run = make_run(tmp_path, tiny_model_dir)
+    run = dpo_run(tmp_path, tiny_model_dir)
+    export_iteration(run, 1)
     path, changed = write_config(run, 1)
     mtime = path.stat().st_mtime_ns
     assert changed and write_config(run, 1) == (path, False) and path.stat().st_mtime_ns == mtime

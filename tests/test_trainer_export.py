@@ -1,4 +1,4 @@
-"""`psr export`: sealed-only, EOS policy in the data, no empty strings, immutable and idempotent."""
+"""`psr export`: sealed-only, EOS policy in the data, no empty strings, idempotent, redone when its pairs change."""
 
 import re
 import time
@@ -24,10 +24,10 @@ def test_export_refuses_unsealed_iteration(tmp_path, tiny_model_dir):
     run = make_run(tmp_path, tiny_model_dir)
     add_model(run, 1, tiny_model_dir)
     write_table(run, "pairs", 1, "pairs", demo_pairs(run.model_path(1)))  # written but never sealed
-    line = _one_line_error(invoke("export", "--run", run.root, "--iter", 1))
+    line = _one_line_error(invoke("export", "--run", run.root, "--iter", 1), code=2)  # a step not run yet
     assert "not sealed" in line and f"psr seal --run {run.root} --iter 1" in line
     assert not (run.trainer_dir(1) / "pairs.parquet").exists()
-    line0 = _one_line_error(invoke("export", "--run", run.root, "--iter", 0))
+    line0 = _one_line_error(invoke("export", "--run", run.root, "--iter", 0), code=2)
     assert f"psr init-data --run {run.root}" in line0
 
 
@@ -36,7 +36,7 @@ def test_export_sealed_without_pairs_says_run_pairs(tmp_path, tiny_model_dir):
 
     run = make_run(tmp_path, tiny_model_dir)
     seal(run, 1, [], {})
-    line = _one_line_error(invoke("export", "--run", run.root, "--iter", 1))
+    line = _one_line_error(invoke("export", "--run", run.root, "--iter", 1), code=2)
     assert f"psr pairs --run {run.root} --iter 1" in line
 
 
@@ -60,28 +60,32 @@ def test_export_applies_eos_policy_and_drops_empty_rows(tmp_path, tiny_model_dir
     assert final["prompt"].endswith("\n") and final["prompt"].endswith(STEPS[0] + STEPS[1])
 
 
-def test_export_is_idempotent_and_immutable(tmp_path, tiny_model_dir):
+def test_export_is_idempotent_and_redone_when_its_pairs_change(tmp_path, tiny_model_dir):
     run = dpo_run(tmp_path, tiny_model_dir)
     first = export_iteration(run, 1)
     path, sidecar = first.path, first.path.with_name("export.json")
     mtimes = (path.stat().st_mtime_ns, sidecar.stat().st_mtime_ns)
     time.sleep(0.01)
     res = invoke("export", "--run", run.root, "--iter", 1)
-    assert res.exit_code == 0 and "already exported" in res.output
+    assert res.exit_code == 0 and "already exported" in res.output and "(3 rows" in res.output
     assert (path.stat().st_mtime_ns, sidecar.stat().st_mtime_ns) == mtimes
-    # the pairs change after export (a redone `psr pairs`): refuse unless --force
+    # the pairs change after export (a redone `psr pairs`): exported again, Axolotl's cache dropped
     pairs = demo_pairs(run.model_path(1))
     pairs[0]["chosen"] = "Step 1: 13 + 9 = 22 so far\n"
     write_table(run, "pairs", 1, "pairs", pairs)
     record_table(run, 1, "pairs")
     prepared_path(run, 1).mkdir(parents=True)
-    line = _one_line_error(invoke("export", "--run", run.root, "--iter", 1))
-    assert "different content" in line and "--force" in line
-    assert path.stat().st_mtime_ns == mtimes[0]
-    forced = invoke("export", "--run", run.root, "--iter", 1, "--force")
-    assert forced.exit_code == 0 and "replaced" in forced.output
+    res = invoke("export", "--run", run.root, "--iter", 1)
+    assert res.exit_code == 0 and "replaced" in res.output, res.output
     assert pq.read_table(path).column("chosen")[0].as_py() == "Step 1: 13 + 9 = 22 so far\n"
     assert not prepared_path(run, 1).exists()  # Axolotl's cache is keyed by config: must not survive
+    again = invoke("export", "--run", run.root, "--iter", 1)
+    assert "already exported" in again.output
+    # an export file changed by hand is not "done": written back from the pairs
+    path.write_bytes(b"not parquet")
+    res = invoke("export", "--run", run.root, "--iter", 1)
+    assert res.exit_code == 0 and "replaced" in res.output, res.output
+    assert pq.read_table(path).num_rows == 3
 
 
 def test_with_eos_keeps_exactly_one_or_none():

@@ -5,23 +5,42 @@ import pytest
 from builder.trainer.env import find_env
 from builder.trainer.export import export_iteration
 from tests.helpers import invoke
-from tests.trainer_helpers import dpo_run, make_run
+from tests.trainer_helpers import add_model, dpo_run, make_run
 
 
 def test_train_without_trainer_env_says_what_to_run(tmp_path, tiny_model_dir):
-    run = make_run(tmp_path, tiny_model_dir, f"trainer.env={tmp_path / 'no-such-venv'}")
+    run = dpo_run(tmp_path, tiny_model_dir, f"trainer.env={tmp_path / 'no-such-venv'}")
+    export_iteration(run, 1)
+    assert invoke("config", "--run", run.root, "--iter", 1).exit_code == 0
     res = invoke("train", "--run", run.root, "--iter", 1)
     assert res.exit_code == 1, res.output
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "make trainer" in lines[0] and "trainer.env" in lines[0]
 
 
-def test_train_needs_a_current_config(tmp_path, tiny_model_dir):
-    if find_env(".venv-axolotl") is None:
-        pytest.skip("needs the trainer venv")
+def _one_line(res, code=2):
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert res.exit_code == code and len(lines) == 1, res.output
+    return lines[0]
+
+
+def test_train_needs_its_export_and_a_current_config(tmp_path, tiny_model_dir):
+    """Inputs are checked before the trainer environment: no venv needed to be told what to run first."""
+    import yaml
+
+    from builder.config import apply_override
+
     run = dpo_run(tmp_path, tiny_model_dir)
-    res = invoke("train", "--run", run.root, "--iter", 1)
-    assert res.exit_code == 1 and f"psr config --run {run.root} --iter 1" in res.output
+    assert f"psr export --run {run.root} --iter 1" in _one_line(invoke("train", "--run", run.root, "--iter", 1))
+    export_iteration(run, 1)
+    line = _one_line(invoke("train", "--run", run.root, "--iter", 1))
+    assert "no Axolotl config" in line and f"psr config --run {run.root} --iter 1" in line
+    assert invoke("config", "--run", run.root, "--iter", 1, "--no-validate").exit_code == 0
+    data = yaml.safe_load(run.config_path.read_text())
+    apply_override(data, "trainer.dpo.overrides.rl_beta=0.25")  # a key the config renders
+    run.config_path.write_text(yaml.safe_dump(data))
+    line = _one_line(invoke("train", "--run", run.root, "--iter", 1))
+    assert "out of date" in line and f"psr config --run {run.root} --iter 1" in line
 
 
 def test_train_skips_iteration0_when_m1_given(tmp_path, tiny_model_dir):
@@ -57,13 +76,16 @@ def test_real_axolotl_dpo_step_writes_loadable_m2(tmp_path, tiny_model_dir):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
-def test_train_without_base_model_names_previous_iteration(tmp_path, tiny_model_dir):
-    if find_env(".venv-axolotl") is None:
-        pytest.skip("needs the trainer venv")
+def test_config_and_train_without_a_model_name_the_previous_iteration(tmp_path, tiny_model_dir):
+    """No M9 and no iteration 9 export: config and train write nothing and exit 2 naming the step to run."""
     run = make_run(tmp_path, tiny_model_dir)
-    assert invoke("config", "--run", run.root, "--iter", 2, "--no-validate").exit_code == 0
-    res = invoke("train", "--run", run.root, "--iter", 2)
-    assert res.exit_code == 1 and f"psr train --run {run.root} --iter 1" in res.output, res.output
+    for cmd in ("config", "train"):
+        line = _one_line(invoke(cmd, "--run", run.root, "--iter", 9))
+        assert "model M9 not found" in line and f"psr train --run {run.root} --iter 8" in line
+    add_model(run, 9, tiny_model_dir)
+    for cmd in ("config", "train"):
+        assert f"psr export --run {run.root} --iter 9" in _one_line(invoke(cmd, "--run", run.root, "--iter", 9))
+    assert not run.trainer_dir(9).exists() and not (run.models_dir() / "M10").exists()
 
 
 def test_the_trainer_sees_the_builder_package_and_nothing_installed_beside_it():

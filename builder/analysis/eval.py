@@ -161,8 +161,26 @@ def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = "jud
     return rows
 
 
-def existing(run: Run, iteration: int, bench_name: str, mode: str, label: str = "judge") -> bool:
-    return (run.table_dir("evals", iteration) / f"part-{part_name(bench_name, mode, label)}.parquet").exists()
+def eval_step(iteration: int, bench_name: str, mode: str, label: str = "judge") -> str:
+    """The done-marker name of one evals part (builder/store/done.py)."""
+    return f"eval/iteration={iteration}/{part_name(bench_name, mode, label)}"
+
+
+def eval_fingerprint(run: Run, iteration: int, bench: Benchmark, mode: str, label: str = "judge") -> str:
+    """Everything an evals part depends on: the model's weights, the problems (so --limit, --split and
+    eval.search_limit), the search settings of the mode, the prompts, the engine and the seed."""
+    from dataclasses import asdict
+
+    from builder.ids import rows_digest
+    from builder.search import Templates
+    from builder.store.done import fingerprint, model_id
+
+    cfg = run.config
+    return fingerprint({
+        "model": model_id(run.model_path(iteration, label)), "problems": rows_digest(bench.problems),
+        "search": search_config(run, mode).model_dump(mode="json"), "templates": asdict(Templates.from_config(cfg.prompts)),
+        "engine": cfg.engine.model_dump(mode="json"), "seed": cfg.seed, "task": [cfg.task, cfg.task_options],
+    })
 
 
 def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, progress=None,
@@ -173,16 +191,19 @@ def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, prog
     """
     from builder.search import Templates, run_search
     from builder.store import is_sealed, record_table, write_table
+    from builder.store.done import mark_done
 
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}: use greedy or search")
     templates = Templates.from_config(run.config.prompts)
+    fp = eval_fingerprint(run, iteration, bench, mode, label)
     result = run_search(loaded.engine, loaded.renderer, bench.problems, search_config(run, mode), templates,
                         run.config.seed, bench.checker, iteration=iteration, progress=progress)
     rows = eval_rows(result, bench, mode, loaded.model, label)
     path = write_table(run, "evals", iteration, part_name(bench.name, mode, label), rows)
     if is_sealed(run, iteration):
         record_table(run, iteration, "evals")
+    mark_done(run, eval_step(iteration, bench.name, mode, label), fp, [path])
     return EvalSummary(bench.name, mode, iteration, len(rows), sum(r["correct"] for r in rows),
                        sum(r["prediction"] is not None for r in rows), path, bench.dropped,
                        stats=result.stats.as_dict())
@@ -193,21 +214,25 @@ def evaluate_benchmarks(run: Run, iteration: int, benches, modes, fields: dict[s
     """`psr eval`'s loop: every benchmark in every mode (defaults: run.yaml eval.*), M(iteration) loaded once.
 
     Yields (benchmark name, mode, EvalSummary), the summary None for a pair skipped by if_needed
-    because its evals part exists; the model loads only when some pair needs it. label "checker":
+    because the same computation is done (builder/store/done.py: same model weights, problems,
+    settings; its part unchanged); the model loads only when some pair needs it. label "checker":
     the model is M(iteration)-checker, the oracle ablation.
     """
     from builder.analysis.models import load_model
+    from builder.store.done import is_done
 
     run.require_model(iteration, label)  # before any benchmark is read: the missing model is the first problem
     loaded = None
     for ref in benches or run.config.eval.benchmarks:
         bench = load_benchmark(run, ref, fields, limit or run.config.eval.limit, split)
         for mode in modes or run.config.eval.modes:
-            if if_needed and existing(run, iteration, bench.name, mode, label):
+            todo = _for_mode(run, bench, mode, limit)
+            if if_needed and is_done(run, eval_step(iteration, bench.name, mode, label),
+                                     eval_fingerprint(run, iteration, todo, mode, label)):
                 yield bench.name, mode, None
                 continue
             loaded = loaded or load_model(run, iteration, label)
-            yield bench.name, mode, evaluate(run, iteration, _for_mode(run, bench, mode, limit), mode, loaded, label=label)
+            yield bench.name, mode, evaluate(run, iteration, todo, mode, loaded, label=label)
 
 
 def _for_mode(run: Run, bench: Benchmark, mode: str, limit: int | None) -> Benchmark:

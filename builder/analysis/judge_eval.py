@@ -22,6 +22,7 @@ Figures (all judgments = 2 per pair):
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -192,15 +193,65 @@ def _probability_figures(p_a, sources, tokens, n: int) -> dict:
     }
 
 
-def evaluate_judge(run: Run, iteration: int, source: str | None = None, limit: int | None = None,
-                   loaded=None, verdict: str | None = None) -> tuple[JudgeScores, str, str]:
+@dataclass(slots=True)
+class JudgeRun:
+    """One `psr eval-judge`: the figures (None when skipped as done), where they are saved, the source."""
+    figures: dict | None
+    scores: JudgeScores | None
+    path: Path
+    source: str
+
+
+def run_eval_judge(run: Run, iteration: int, source: str | None = None, limit: int | None = None,
+                   verdict: str | None = None, save: bool = False, if_needed: bool = False) -> JudgeRun:
+    """`psr eval-judge`: judge, and with `save` write the figures (recorded as done); with `save` and
+    `if_needed`, skip an identical computation (same model weights, pairs, verdict mode, template)."""
+    from builder.store.done import is_done, mark_done
+
+    run.require_model(iteration)  # the missing model is the first problem, before any pair is read
+    pairs, name = load_pairs(run, source, limit)
+    mode = verdict or run.config.search.verdict
+    path = scores_path(run, iteration, name, mode)
+    step, fp = f"eval-judge/{path.stem}", judge_fingerprint(run, iteration, pairs, mode)
+    if save and if_needed and is_done(run, step, fp):
+        return JudgeRun(None, None, path, name)
+    scores, model = evaluate_judge(run, iteration, pairs, verdict=mode)
+    figures = {"iteration": iteration, "model": model, "pairs_source": name, **scores.as_dict()}
+    if save:
+        from builder.store import atomic
+
+        atomic.write_text(path, json.dumps(figures, indent=2) + "\n")  # the report never reads half a file
+        mark_done(run, step, fp, [path])
+    return JudgeRun(figures, scores, path, name)
+
+
+def scores_path(run: Run, iteration: int, pairs_source: str, verdict: str) -> Path:
+    """RUN/eval/judge-M<N>-<pairs>[-<verdict>].json, read by `psr report` (parse keeps its old name)."""
+    from builder.analysis.eval import part_name
+
+    suffix = "" if verdict == "parse" else f"-{verdict}"
+    return run.root / "eval" / f"judge-M{iteration}-{part_name(pairs_source, 'pairs')}{suffix}.json"
+
+
+def judge_fingerprint(run: Run, iteration: int, pairs: list[LabeledPair], verdict: str) -> str:
+    from builder.prompts import load_template
+    from builder.store.done import fingerprint, model_id
+
+    cfg = run.config
+    return fingerprint({"model": model_id(run.model_path(iteration)), "pairs": [asdict(p) for p in pairs],
+                        "verdict": verdict, "judge": load_template(cfg.prompts.judge),
+                        "judge_max_tokens": cfg.search.judge_max_tokens, "seed": cfg.seed,
+                        "engine": cfg.engine.model_dump(mode="json")})
+
+
+def evaluate_judge(run: Run, iteration: int, pairs: list[LabeledPair], loaded=None,
+                   verdict: str | None = None) -> tuple[JudgeScores, str]:
     """Judge every labeled pair in both orders with M(iteration) under a verdict mode (default:
-    search.verdict); returns (scores, source name, model)."""
+    search.verdict); returns (scores, model)."""
     from builder.analysis.models import load_model
     from builder.prompts import load_template
     from builder.verdicts import Verdicts
 
-    pairs, name = load_pairs(run, source, limit)
     cfg = run.config
     mode = verdict or cfg.search.verdict
     loaded = loaded or load_model(run, iteration)
@@ -208,17 +259,4 @@ def evaluate_judge(run: Run, iteration: int, source: str | None = None, limit: i
     reqs = judge_requests(pairs, loaded.renderer, load_template(cfg.prompts.judge), cfg.search.judge_max_tokens, cfg.seed)
     out = verdicts.judge(loaded.engine, reqs)
     return score([v.verdict for v in out], [v.p_a for v in out], [v.source for v in out],
-                 [v.n_tokens for v in out], mode), name, loaded.model
-
-
-def save_judge_scores(run: Run, iteration: int, figures: dict) -> Path:
-    """Write `psr eval-judge --save` figures to RUN/eval/judge-M<N>-<pairs>.json (read by `psr report`)."""
-    import json
-
-    from builder.analysis.eval import part_name
-    from builder.store import atomic
-
-    mode = figures.get("verdict") or "parse"
-    suffix = "" if mode == "parse" else f"-{mode}"  # parse keeps its old file name
-    path = run.root / "eval" / f"judge-M{iteration}-{part_name(figures['pairs_source'], 'pairs')}{suffix}.json"
-    return atomic.write_text(path, json.dumps(figures, indent=2) + "\n")  # the report never reads half a file
+                 [v.n_tokens for v in out], mode), loaded.model

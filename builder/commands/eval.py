@@ -24,7 +24,9 @@ from builder.commands.options import iter_option, label_option, run_option, say
 @click.option("--split", default="test", show_default=True,
               help="Split of a Hugging Face benchmark, or of a task benchmark without @SPLIT "
                    "(train, validation, test).")
-@click.option("--if-needed", is_flag=True, help="Skip a benchmark/mode whose evals for iteration N already exist.")
+@click.option("--if-needed", is_flag=True,
+              help="Skip a benchmark/mode whose evals of iteration N were computed from the same model weights, "
+                   "problems (--limit, --split) and settings, and are unchanged since (for make).")
 @label_option("model: evaluates M<N>-checker instead of M<N>")
 def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed, label):
     """Solve held-out problems with M(N) step by step and grade them; rows go to the evals table.
@@ -71,7 +73,9 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
               help="How a verdict is read: parse the output, force one when the output has none, or the "
                    "verdict tokens' probabilities without generating. Default: search.verdict in run.yaml.")
 @click.option("--save", is_flag=True, help="Also write the figures to RUN/eval/judge-M<N>-<pairs>.json.")
-@click.option("--if-needed", is_flag=True, help="With --save: skip when that file already exists (for make).")
+@click.option("--if-needed", is_flag=True,
+              help="With --save: skip when that file holds this computation (same model weights, pairs, verdict "
+                   "mode, judge template) and is unchanged since (for make).")
 def eval_judge(run_dir, iteration, pairs_src, limit, verdict, save, if_needed):
     """The judge accuracy of M(N) on labeled step pairs, each judged in both A/B orders (greedy).
 
@@ -82,8 +86,7 @@ def eval_judge(run_dir, iteration, pairs_src, limit, verdict, save, if_needed):
     \b
     Example: psr eval-judge --run runs/demo --iter 1 --save
     """
-    from builder.analysis.eval import part_name
-    from builder.analysis.judge_eval import evaluate_judge, save_judge_scores
+    from builder.analysis.judge_eval import run_eval_judge
     from builder.store import Run
 
     run = Run.open(run_dir)
@@ -91,26 +94,20 @@ def eval_judge(run_dir, iteration, pairs_src, limit, verdict, save, if_needed):
         say(f"judge of M{iteration}: not measured; this run's judge scores whole solutions (search.strategy "
             "solution), eval-judge measures pairwise step verdicts (read judgments.score, docs/baseline.md)")
         return
-    if if_needed and save:
-        from builder.analysis.judge_eval import load_pairs
-
-        mode = verdict or run.config.search.verdict
-        suffix = "" if mode == "parse" else f"-{mode}"  # as save_judge_scores names it
-        saved = run.root / "eval" / f"judge-M{iteration}-{part_name(load_pairs(run, pairs_src, limit)[1], 'pairs')}{suffix}.json"
-        if saved.exists():
-            say(f"judge of M{iteration}: {saved} exists, skipped (--if-needed)")
-            return
-    scores, source, model = evaluate_judge(run, iteration, pairs_src, limit, verdict=verdict)
-    out = {"iteration": iteration, "model": model, "pairs_source": source, **scores.as_dict()}
-    say(f"judge of M{iteration} on {scores.pairs} pairs from {source} (both orders, verdict {scores.verdict}): "
+    res = run_eval_judge(run, iteration, pairs_src, limit, verdict, save, if_needed)
+    if res.figures is None:
+        say(f"judge of M{iteration}: {res.path} is up to date, skipped (--if-needed)")
+        return
+    scores = res.scores
+    say(f"judge of M{iteration} on {scores.pairs} pairs from {res.source} (both orders, verdict {scores.verdict}): "
         f"accuracy {_fmt(scores.accuracy)}, swap consistency {_fmt(scores.swap_consistency)}, "
         f"unparseable {_fmt(scores.unparseable_rate)}")
     for row in scores.calibration:
         say(f"  P(A) {row['bin']:<11} {row['judgments']:>5} judgments  mean P(A) {row['mean_p_a']:.3f}  "
             f"A better {row['a_better_rate']:.3f}")
     if save:
-        say(f"written to {save_judge_scores(run, iteration, out)}")
-    click.echo(json.dumps(out))
+        say(f"written to {res.path}")
+    click.echo(json.dumps(res.figures))
 
 
 def _fmt(x) -> str:

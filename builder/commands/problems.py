@@ -33,13 +33,12 @@ def add(source, run_dir, iteration, limit, split, fields, if_needed, force):
       psr problems add gsm8k.jsonl --run R --iter 1 --field problem=question
     """
     from builder.problems import add_problems
-    from builder.store import Run, is_sealed, part_paths
+    from builder.store import Run
 
-    run = Run.open(run_dir)
-    if if_needed and (is_sealed(run, iteration) or part_paths(run, "problems", iteration)):
+    res = add_problems(Run.open(run_dir), iteration, source, split, limit, list(fields), force=force, if_needed=if_needed)
+    if res.skipped:
         say(f"iteration {iteration} already has its problems; nothing to do")
         return
-    res = add_problems(run, iteration, source, split, limit, list(fields), force=force)
     report_removed(res.removed)
     say(f"iteration {iteration}: added {res.added} problems from {res.source} "
         f"(dropped {res.duplicates} duplicates, {res.already_used} used by earlier iterations)")

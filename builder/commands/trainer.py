@@ -10,17 +10,18 @@ from builder.commands.options import iter_option, label_option, run_option, say
 @click.command()
 @run_option
 @iter_option
-@click.option("--force", is_flag=True, help="Replace an existing export whose content differs (then retrain).")
+@click.option("--force", is_flag=True, help="Export again even when done from the same inputs.")
 @label_option("exported to RUN/trainer/iteration=N/checker/")
 def export(run_dir, iteration, force, label):
-    """Write iteration N's immutable trainer input file.
+    """Write iteration N's trainer input file.
 
     \b
     N >= 1: RUN/trainer/iteration=N/pairs.parquet (prompt, chosen, rejected) from the sealed pairs;
     N = 0:  RUN/trainer/iteration=0/sft.parquet (Axolotl input_output rows) from IFT + EFT train.
     Terminal steps end with the model's EOS text, intermediate steps carry none.
     Only the judge's pairs are exported unless --label checker (then only the oracle's, into
-    RUN/trainer/iteration=N/checker/pairs.parquet).
+    RUN/trainer/iteration=N/checker/pairs.parquet). Done once per input: changed pairs (or
+    M(N)'s tokenizer) export again, and `psr train` then retrains M(N+1).
 
     \b
     Example: psr export --run runs/demo --iter 1
@@ -48,40 +49,33 @@ def config(run_dir, iteration, no_validate, label):
 
     The template is trainer_configs/sft.yaml (N = 0) or dpo.yaml (N >= 1), deep-merged with
     run.yaml trainer.sft.overrides / trainer.dpo.overrides. Validation (Axolotl's validate_config
-    and normalize_config) runs in the trainer environment when it exists.
+    and normalize_config) runs in the trainer environment when it exists, once per config content
+    and Axolotl version. Needs M(N) and the exported file (`psr export`): else exit 2.
 
     \b
     Example: psr config --run runs/demo --iter 1
     """
     from builder.store import Run
-    from builder.trainer.env import find_env
-    from builder.trainer.render import base_model, write_config
-    from builder.trainer.axolotl_validate import is_validated, validate_with_axolotl
+    from builder.trainer.configure import configure_iteration
 
-    run = Run.open(run_dir)
-    if iteration == 0 and run.config.models.M1:
+    res = configure_iteration(Run.open(run_dir), iteration, label, validate=not no_validate)
+    if res.path is None:
         say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to configure")
         return
-    path, changed = write_config(run, iteration, label)
-    state = "written" if changed else "unchanged"
-    trainer = None if no_validate else find_env(run.config.trainer.env, run.root)
-    if no_validate:
-        say(f"{state}: {path} (not validated: --no-validate)")
-    elif trainer is None:
-        say(f"{state}: {path} (not validated: no trainer environment at '{run.config.trainer.env}'; run `make trainer`)")
-    elif is_validated(path, trainer):
-        say(f"{state}: {path} (validated by Axolotl)")
-    else:
-        res = validate_with_axolotl(path, trainer, base_model(run, iteration))
-        note = "" if res.get("normalized") else "; normalize_config skipped: base model is not a local folder"
-        say(f"{state}: {path} (valid for Axolotl {res.get('axolotl', '?')}{note})")
+    state = "written" if res.changed else "unchanged"
+    note = {"off": "not validated: --no-validate", "validated": "validated by Axolotl",
+            "no-env": f"not validated: no trainer environment at '{res.env}'; run `make trainer`"}.get(res.validation)
+    if note is None:
+        normalized = "" if res.normalized else "; normalize_config skipped: base model is not a local folder"
+        note = f"valid for Axolotl {res.axolotl or '?'}{normalized}"
+    say(f"{state}: {res.path} ({note})")
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @run_option
 @iter_option
 @click.option("--launcher", type=click.Choice(["accelerate", "torchrun"]), help="Multi-GPU launcher (default: trainer.launcher).")
-@click.option("--force", is_flag=True, help="Retrain even when M(N+1) exists (removes it first).")
+@click.option("--force", is_flag=True, help="Retrain even when M(N+1) is up to date (removes it first).")
 @label_option("trained into models/M<N+1>-checker, M<N+1> untouched")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def train(run_dir, iteration, launcher, force, label, extra):
@@ -89,7 +83,8 @@ def train(run_dir, iteration, launcher, force, label, extra):
 
     Output goes to RUN/trainer/iteration=N/train.log and the terminal. Arguments after `--` go to
     `axolotl train` as they are; launcher arguments after a second `--`. Does nothing when M(N+1)
-    already exists and loads (--force retrains it).
+    was trained from the same config, data, base model and arguments (--force retrains it).
+    Needs M(N), the export and a current config: else exit 2 naming the step to run first.
 
     \b
     Example: psr train --run runs/q7b --iter 1 --launcher accelerate -- --max-steps 10 -- --num_processes 8

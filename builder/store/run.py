@@ -71,18 +71,19 @@ class Run:
         """M(n)'s path (or Hub id), with a one-line error naming the command that builds a missing local one.
 
         The one "does M(n) exist" check: a local model exists when its folder has a config.json.
+        A missing model is a step not run yet: exit 2, like every step whose inputs do not exist.
         """
         model = self.model_path(n, label)
         p = Path(model)
         if p.is_absolute() and not (p / "config.json").is_file():
             if label != "judge":
-                raise PsrError(f"model M{n}-{label} not found at {p}; build it with `psr pairs`, `psr export`, "
+                raise InputError(f"model M{n}-{label} not found at {p}; build it with `psr pairs`, `psr export`, "
                                f"`psr config` and `psr train` with --run {self.root} --iter {n - 1} --label {label}")
             if n == 0:
                 how = f"`psr model tiny {p}` (or set models.M0 in run.yaml)"
             else:
                 how = f"`psr train --run {self.root} --iter {n - 1}`" + (" (or set models.M1 in run.yaml)" if n == 1 else "")
-            raise PsrError(f"model M{n} not found at {p}; build it with {how}")
+            raise InputError(f"model M{n} not found at {p}; build it with {how}")
         return model
 
     def _resolve(self, ref: str) -> str:

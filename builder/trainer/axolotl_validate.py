@@ -3,13 +3,12 @@
 Runs Axolotl's `validate_config` then `normalize_config` (which loads the base model's config, so
 it is skipped with a note when the base model is not a local folder), and imports the config's
 `trainer_cls` with its TRL guard. A failure comes back as one line with Axolotl's own message.
-A passing result is stamped (sha256 of config + trainer env) so an unchanged config is not
-re-validated on every `make iter`.
+`psr config` records a passing result as done (builder/trainer/configure.py), so an unchanged
+config is not re-validated on every `make iter`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import tempfile
@@ -47,21 +46,6 @@ with open(out, "w") as fh:
 '''
 
 
-def stamp_path(config: Path) -> Path:
-    return config.with_name(config.name + ".validated")
-
-
-def stamp(config: Path, trainer: TrainerEnv) -> str:
-    h = hashlib.sha256(config.read_bytes())
-    h.update(str(trainer.root).encode())
-    return h.hexdigest()
-
-
-def is_validated(config: Path, trainer: TrainerEnv) -> bool:
-    sp = stamp_path(config)
-    return sp.exists() and sp.read_text().strip() == stamp(config, trainer)
-
-
 def validate_with_axolotl(config: Path, trainer: TrainerEnv, base_model: str, timeout: float = 300) -> dict:
     """Run Axolotl's validation on `config` in the trainer venv; raises PsrError with its message."""
     normalize = is_local_model(base_model)
@@ -77,9 +61,6 @@ def validate_with_axolotl(config: Path, trainer: TrainerEnv, base_model: str, ti
         result = json.loads(out.read_text())
     if not result["ok"]:
         raise PsrError(f"{config}: Axolotl rejects it: {one_line(result['error'])}")
-    from builder.store.atomic import write_text
-
-    write_text(stamp_path(config), stamp(config, trainer) + "\n")
     return result
 
 

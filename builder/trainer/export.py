@@ -1,4 +1,4 @@
-"""`psr export`: the trainer's input file of one iteration, immutable once written.
+"""`psr export`: the trainer's input file of one iteration, written again only when its inputs change.
 
 Iteration N >= 1: RUN/trainer/iteration=N/pairs.parquet with exactly `prompt, chosen, rejected`
 (Axolotl `rl: dpo` with no `type:` uses them verbatim), from the pairs table of the sealed iteration.
@@ -12,8 +12,10 @@ for rejected) ends with the model's EOS text; an intermediate step carries none.
 Rows that would break or mislead the trainer are dropped and counted, never exported: an empty
 prompt/chosen/rejected (Axolotl raises on them), chosen == rejected (no preference), and a pair
 whose tokenized prompt is not a prefix of tokenized prompt+step (TRL would silently cut the step).
-The content hash is stored in the file's metadata: an identical re-export writes nothing; a
-different one is refused unless forced (Axolotl caches prepared data by config, not content).
+A done marker (builder/store/done.py) holds the export's inputs (the source part files, the
+tokenizer's model, the templates): an unchanged source is not even re-read. A changed source is
+exported again, and `psr train` then retrains, since its marker holds this file's hash. The rows'
+hash also sits in the file's metadata, so a recomputation with identical rows writes nothing.
 
 Only the judge's pairs (label_source 'judge') are exported by default. `--label checker` exports
 the oracle ablation's pairs instead, into RUN/trainer/iteration=N/checker/ (its own config,
@@ -63,39 +65,63 @@ def prepared_path(run: Run, iteration: int, label: str = "judge") -> Path:
 
 
 def export_iteration(run: Run, iteration: int, force: bool = False, label: str = "judge") -> ExportResult:
+    """Write the iteration's trainer file unless done from the same inputs (builder/store/done.py);
+    `force` recomputes it anyway. A replaced file drops Axolotl's prepared cache (keyed by config)."""
+    from builder.store.done import check, mark_done
+
     label_dir(run, iteration, label)  # an unknown label, or a label at iteration 0: exit 2 before any work
     if iteration == 0 and run.config.models.M1 and label == "judge":
         return ExportResult(export_path(run, 0), "skipped")
-    rows, dropped, lineage = _sft_export(run) if iteration == 0 else _dpo_export(run, iteration, label)
+    path = export_path(run, iteration, label)
+    source = _sft_source(run) if iteration == 0 else _dpo_source(run, iteration, label)
+    step, fp = export_step(run, iteration, label), export_fingerprint(run, iteration, label, source)
+    marker = None if force else check(run, step, fp)
+    if marker:
+        facts = marker["facts"]
+        return ExportResult(path, "unchanged", facts["rows"], facts["dropped"], facts["sha256"])
+    rows, dropped, lineage = _sft_export(run, source) if iteration == 0 else _dpo_export(run, iteration, label, source)
     if not rows:
         what = "no IFT/EFT train rows" if iteration == 0 else "no step pairs to train on"
         raise PsrError(f"iteration {iteration}: {what} ({_dropped_text(dropped)}); nothing to export, "
                        f"so M{iteration + 1} cannot be trained from it")
     digest = rows_digest(rows)
-    path = export_path(run, iteration, label)
     old = existing_sha256(path)
-    if old == digest:
-        return ExportResult(path, "unchanged", len(rows), dropped, digest)
-    if old is not None and not force:
-        raise PsrError(
-            f"{path} exists with different content (its source changed since it was exported); "
-            f"pass --force to replace it, then retrain M{iteration + 1}{'' if label == 'judge' else '-' + label}"
-        )
-    write_parquet(path, rows, digest, sft=iteration == 0)
-    if old is not None:  # a stale prepared cache would train on the old file
-        shutil.rmtree(prepared_path(run, iteration, label), ignore_errors=True)
-    _write_json(path.with_name("export.json"), {
-        "file": path.name, "sha256": digest, "rows": len(rows), "dropped": dropped, **lineage,
-    })
-    return ExportResult(path, "replaced" if old else "written", len(rows), dropped, digest)
+    if old != digest:
+        write_parquet(path, rows, digest, sft=iteration == 0)
+        if old is not None:  # a stale prepared cache would train on the old file
+            shutil.rmtree(prepared_path(run, iteration, label), ignore_errors=True)
+        _write_json(path.with_name("export.json"), {
+            "file": path.name, "sha256": digest, "rows": len(rows), "dropped": dropped, **lineage,
+        })
+    mark_done(run, step, fp, [path], {"rows": len(rows), "dropped": dropped, "sha256": digest})
+    status = "unchanged" if old == digest else "replaced" if old else "written"
+    return ExportResult(path, status, len(rows), dropped, digest)
 
 
-def _dpo_export(run: Run, iteration: int, label: str = "judge") -> tuple[list[dict], dict, dict]:
-    from builder.checker_pairs import CHECKER, CHECKER_PART, ORACLE_NOTE
+def export_step(run: Run, iteration: int, label: str = "judge") -> str:
+    return f"export/iteration={iteration}" + ("" if label == "judge" else f"/{label}")
+
+
+def export_fingerprint(run: Run, iteration: int, label: str, source: dict) -> str:
+    """The export's inputs: its source part files (by sha256), the tokenizer's model and, for the
+    SFT file, the prompt templates it renders."""
+    from builder.prompts import load_template
+    from builder.store.done import fingerprint, model_id
+
+    inputs = {"source": source, "label": label, "model": model_id(run.require_model(iteration))}
+    if iteration == 0:
+        p = run.config.prompts
+        inputs["templates"] = [load_template(p.reasoning), load_template(p.judge), load_template(p.score)]
+    return fingerprint(inputs)
+
+
+def _dpo_source(run: Run, iteration: int, label: str) -> dict:
+    """This label's pairs part files in the sealed manifest; a missing step is exit 2 naming it."""
+    from builder.checker_pairs import CHECKER, CHECKER_PART
 
     root = run.root
     if not is_sealed(run, iteration):
-        raise PsrError(
+        raise InputError(
             f"iteration {iteration} is not sealed; run `psr generate --run {root} --iter {iteration}` and "
             f"`psr seal --run {root} --iter {iteration}`, then `psr pairs`, before exporting"
         )
@@ -103,24 +129,30 @@ def _dpo_export(run: Run, iteration: int, label: str = "judge") -> tuple[list[di
     derived = manifest.get("derived", {}).get("pairs", {})
     flag = "" if label == "judge" else f" --label {label}"
     if "pairs" not in manifest.get("tables", {}) or (label == CHECKER and CHECKER not in derived):
-        raise PsrError(f"iteration {iteration} has no {label} pairs yet; run `psr pairs --run {root} --iter {iteration}{flag}` first")
+        raise InputError(f"iteration {iteration} has no {label} pairs yet; run `psr pairs --run {root} --iter {iteration}{flag}` first")
+    files = manifest["tables"]["pairs"]["files"]
+    own = {f"part-{CHECKER_PART}.parquet"} if label == CHECKER else set(files) - {f"part-{CHECKER_PART}.parquet"}
+    return {"table": "pairs", "iteration": iteration, "label_source": label,
+            "files": {k: v for k, v in files.items() if k in own}}
+
+
+def _dpo_export(run: Run, iteration: int, label: str, source: dict) -> tuple[list[dict], dict, dict]:
+    from builder.checker_pairs import CHECKER, ORACLE_NOTE
+
     pairs = [p for p in read_table(run, "pairs", iteration).to_pylist() if p["label_source"] == label]
     if not pairs:
         from builder.pairs import gates_text, no_pairs_hint
 
+        derived = load_manifest(run, iteration).get("derived", {}).get("pairs", {})
         gates = derived.get(CHECKER, {}).get("gates", {}) if label == CHECKER else derived.get("gates", {})
         hint = ("no round held both a correct and a wrong candidate" if label == CHECKER
-                else no_pairs_hint(gates, run.config.search.strategy, root, iteration))
+                else no_pairs_hint(gates, run.config.search.strategy, run.root, iteration))
         raise PsrError(f"iteration {iteration}: 0 {'' if label == 'judge' else label + ' '}pairs ({gates_text(gates)}); nothing to export, so "
                        f"M{iteration + 1}{'' if label == 'judge' else '-' + label} cannot be trained from it: {hint}")
     model = run.require_model(iteration)
     renderer = renderer_for(model, iteration)
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
-    files = manifest["tables"]["pairs"]["files"]
-    own = {f"part-{CHECKER_PART}.parquet"} if label == CHECKER else set(files) - {f"part-{CHECKER_PART}.parquet"}
-    lineage = {"source": {"table": "pairs", "iteration": iteration, "label_source": label,
-                          "files": {k: v for k, v in files.items() if k in own}},
-               "tokenizer": model, "eos_text": renderer.eos_text}
+    lineage = {"source": source, "tokenizer": model, "eos_text": renderer.eos_text}
     if label == CHECKER:
         lineage["note"] = ORACLE_NOTE
     return rows, dropped, lineage
@@ -176,9 +208,15 @@ def _keep_token_prefix(rows: list[dict], tokenizer) -> tuple[list[dict], int]:
     return keep, len(rows) - len(keep)
 
 
-def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
+def _sft_source(run: Run) -> dict:
+    """Iteration 0's ift/eft/scores part files in its manifest; unsealed is exit 2 naming init-data."""
     if not is_sealed(run, 0):
-        raise PsrError(f"iteration 0 is not sealed; run `psr init-data --run {run.root}` first")
+        raise InputError(f"iteration 0 is not sealed; run `psr init-data --run {run.root}` first")
+    files = load_manifest(run, 0)["tables"]
+    return {t: files.get(t, {}).get("files", {}) for t in ("ift", "eft", "scores")}
+
+
+def _sft_export(run: Run, source: dict) -> tuple[list[dict], dict, dict]:
     from builder.prompts import load_template
     from builder.trainer.sft import sft_rows
 
@@ -193,11 +231,10 @@ def _sft_export(run: Run) -> tuple[list[dict], dict, dict]:
                     score_tmpl=load_template(prompts.score) if scores else None)
     keep = [r for r in rows if all(seg["text"].strip() for seg in r["segments"])]
     dropped = {"empty segment": len(rows) - len(keep)} if len(keep) < len(rows) else {}
-    files = load_manifest(run, 0)["tables"]
     tables = ["ift", "eft"] + (["scores"] if scores else [])
     lineage = {"source": {"tables": tables, "split": "train", "ift_rows": len(ift), "eft_rows": len(eft),
                           **({"score_rows": len(scores)} if scores else {}),
-                          "files": {t: files.get(t, {}).get("files", {}) for t in tables}},
+                          "files": {t: source[t] for t in tables}},
                "tokenizer": model, "prompts": run.config.prompts.model_dump()}
     return keep, dropped, lineage
 

@@ -1,7 +1,8 @@
 """`psr train`: run `axolotl train` on an iteration's config in the trainer venv, then check M(N+1).
 
 Output streams to the terminal and to RUN/trainer/iteration=N/train.log. Idempotent: when
-M(N+1) already exists and loads, nothing runs (unless forced, which first removes the old model).
+M(N+1) was trained from the same config, data, base model and arguments (its done marker,
+builder/store/done.py), nothing runs; a changed input retrains it; forced, it retrains anyway.
 `label="checker"` trains the oracle ablation M(N+1)-checker from RUN/trainer/iteration=N/checker/.
 """
 
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import PsrError
+from builder.errors import InputError, PsrError
 from builder.store import Run, atomic
 from builder.trainer.env import is_local_model, process_env, require_env
 from builder.trainer.render import base_model, config_path, output_dir, render_config, render_text
@@ -38,16 +39,20 @@ def output_model(run: Run, iteration: int, label: str = "judge") -> Path:
 
 def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra: tuple[str, ...] = (),
                     force: bool = False, echo=sys.stderr, label: str = "judge") -> TrainResult:
+    """Train M(N+1) unless it was trained from the same config, data, base model and arguments and
+    is unchanged since (builder/store/done.py); `force` retrains it. Missing inputs: exit 2."""
+    from builder.store.done import is_done, mark_done
     from builder.trainer.export import label_dir
 
     folder = label_dir(run, iteration, label)
     if iteration == 0 and run.config.models.M1:
         return TrainResult(Path(run.model_path(1)), "skipped")
     out = output_model(run, iteration, label)
-    if not force and model_problem(out) is None:
+    cfg, data = _current_inputs(run, iteration, label)
+    step, fp = train_step(iteration, label), train_fingerprint(run, iteration, cfg, data, extra)
+    if not force and (is_done(run, step, fp) or _trained_before(run, step, fp, folder, cfg, data, out)):
         return TrainResult(out, "exists")
     trainer = require_env(run.config.trainer.env, run.root)
-    cfg = _current_config(run, iteration, label)
     launcher = launcher or run.config.trainer.launcher
     if launcher and launcher not in LAUNCHERS:
         raise PsrError(f"unknown launcher '{launcher}': use one of {', '.join(LAUNCHERS)}")
@@ -55,7 +60,39 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     cmd, seconds = run_axolotl(run, trainer, cfg, out, log, f"for iteration {iteration}",
                                is_local_model(run.model_path(iteration)), launcher=launcher, extra=extra, echo=echo)
     _write_lineage(run, iteration, cfg, cmd, seconds, label)
+    mark_done(run, step, fp, [out])
     return TrainResult(out, "trained", seconds, log)
+
+
+def train_step(iteration: int, label: str = "judge") -> str:
+    return f"train/iteration={iteration}" + ("" if label == "judge" else f"/{label}")
+
+
+def train_fingerprint(run: Run, iteration: int, cfg: Path, data: Path, extra: tuple[str, ...]) -> str:
+    """What M(N+1) depends on: the config's and the data's content, the base model's weights and the
+    arguments given to `axolotl train` (run.yaml trainer.extra_args and those after `--`)."""
+    from builder.store.done import file_hash, fingerprint, model_id
+
+    return fingerprint({"config": file_hash(cfg), "data": file_hash(data), "base": model_id(base_model(run, iteration)),
+                        "args": [*run.config.trainer.extra_args, *extra]})
+
+
+def _trained_before(run: Run, step: str, fp: str, folder: Path, cfg: Path, data: Path, out: Path) -> bool:
+    """A model trained before step markers existed: its trained.json names this config and data and it
+    loads. Recorded as done instead of retrained (hours on a 7B model); never over an existing marker."""
+    from builder.store.done import mark_done, marker_path
+    from builder.store.jobs import read_json
+    from builder.store.lineage import sha256_file
+
+    record = read_json(folder / "trained.json") or {}
+    if marker_path(run, step).exists() or not record:
+        return False
+    same = (record.get("config", {}).get("sha256") == sha256_file(cfg)
+            and record.get("data", {}).get("sha256") == sha256_file(data))
+    if not same or model_problem(out) is not None:
+        return False
+    mark_done(run, step, fp, [out])
+    return True
 
 
 def run_axolotl(run: Run, trainer, cfg: Path, out: Path, log: Path, what: str, offline: bool,
@@ -101,22 +138,22 @@ def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds:
     atomic.write_json(path, record, indent=2)
 
 
-def _current_config(run: Run, iteration: int, label: str = "judge") -> Path:
+def _current_inputs(run: Run, iteration: int, label: str = "judge") -> tuple[Path, Path]:
+    """(config, data) of iteration N, all present and current; else exit 2 naming the step to run."""
+    from builder.trainer.configure import require_inputs
+
+    data = require_inputs(run, iteration, label)  # M(N) (its tokenizer shaped the export) and the export
     path = config_path(run, iteration, label)
     flag = "" if label == "judge" else f" --label {label}"
     hint = f"run `psr config --run {run.root} --iter {iteration}{flag}` first"
     if not path.exists():
-        raise PsrError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")
+        raise InputError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")
     if path.read_text() != render_text(render_config(run, iteration, label), iteration):
-        raise PsrError(f"{path} is out of date with run.yaml or the templates; {hint}")
-    run.require_model(iteration)  # M(N): its tokenizer shaped the export
+        raise InputError(f"{path} is out of date with run.yaml or the templates; {hint}")
     base = base_model(run, iteration)
     if base != run.model_path(iteration) and not (Path(base) / "config.json").is_file():
-        raise PsrError(f"no model {base} to continue from (init_data.own_steps); run `psr init-data --run {run.root}` first")
-    data = render_config(run, iteration, label)["datasets"][0]["path"]
-    if not Path(data).exists():
-        raise PsrError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}{flag}` first")
-    return path
+        raise InputError(f"no model {base} to continue from (init_data.own_steps); run `psr init-data --run {run.root}` first")
+    return path, data
 
 
 def stream(cmd: list[str], log: Path, env: dict, echo) -> int:
