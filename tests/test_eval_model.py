@@ -154,3 +154,43 @@ def test_eval_judge_template_without_verdict_prefix_is_exit_2(run, tmp_path):
     finally:
         cfg.write_text(before)
     assert res.exit_code == 2 and "plain_judge.txt" in res.output and "verdict_prefix" in res.output
+
+
+def _retrain(model_dir):
+    """New weights in the same folder, as `psr train --force` leaves them (one tensor moved)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    model.save_pretrained(model_dir)
+
+
+def test_if_needed_redoes_a_changed_limit_or_a_retrained_model_and_skips_the_same(tiny_model_dir, tmp_path):
+    import shutil
+
+    m0 = tmp_path / "M0"
+    shutil.copytree(tiny_model_dir, m0)
+    run = make_run(tmp_path, "demo", f"models.M0={m0}", "eval.max_steps=2")
+    evals = ("eval", "--run", run.root, "--iter", 0, "--mode", "greedy", "--if-needed")
+    judge = ("eval-judge", "--run", run.root, "--iter", 0, "--pairs", "task", "--save", "--if-needed")
+
+    def problems(res):
+        assert res.exit_code == 0, res.output
+        return [x.get("problems", x.get("pairs")) for x in _json_lines(res.output)]
+
+    assert problems(invoke(*evals, "--limit", 2)) == [2] and problems(invoke(*judge, "--limit", 2)) == [2]
+    assert problems(invoke(*evals, "--limit", 2)) == [] and problems(invoke(*judge, "--limit", 2)) == []  # skipped
+    assert problems(invoke(*evals, "--limit", 3)) == [3] and problems(invoke(*judge, "--limit", 3)) == [3]
+    assert len(read_table(run, "evals", 0).to_pylist()) == 3  # the part was replaced, not added to
+    _retrain(m0)
+    assert problems(invoke(*evals, "--limit", 3)) == [3] and problems(invoke(*judge, "--limit", 3)) == [3]
+    assert problems(invoke(*evals, "--limit", 3)) == [] and problems(invoke(*judge, "--limit", 3)) == []
+    # an evals part changed since it was written is not "done" either
+    part = next(run.table_dir("evals", 0).glob("part-*.parquet"))
+    read_table(run, "evals", 0)  # readable before
+    import pyarrow.parquet as pq
+
+    pq.write_table(pq.read_table(part).slice(0, 1), part)
+    assert problems(invoke(*evals, "--limit", 3)) == [3]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from builder.store.done import marker_path
 from builder.trainer.env import find_env
 from tests.helpers import invoke
 from tests.trainer_helpers import make_run
@@ -26,7 +27,7 @@ def test_iteration0_chain_then_rerun_touches_nothing(tmp_path, tiny_model_dir):
         assert res.exit_code == 0, f"{cmd}: {res.output[-2000:]}"
     m1 = run.root / "models" / "M1"
     assert AutoModelForCausalLM.from_pretrained(m1).config.model_type == "qwen2"
-    assert (run.trainer_dir(0) / "axolotl.yaml.validated").exists()  # Axolotl validated the SFT config
+    assert marker_path(run, "config/iteration=0").exists()  # Axolotl validated the SFT config
     before = _snapshot(run.root)
     outputs = [invoke(cmd, "--run", run.root, *rest).output for cmd, *rest in STEPS]
     assert "already sealed" in outputs[0] and "already exported" in outputs[1]

@@ -10,7 +10,7 @@ from builder.trainer.env import REPO_ROOT
 from builder.trainer.export import export_iteration
 from builder.trainer.render import config_path, render_config, write_config
 from tests.helpers import invoke
-from tests.trainer_helpers import add_model, dpo_run, make_run
+from tests.trainer_helpers import add_model, calls, dpo_run, fake_trainer, make_run, set_key
 
 HAS_AXOLOTL = (REPO_ROOT / ".venv-axolotl" / "bin" / "axolotl").exists()
 
@@ -80,19 +80,46 @@ def test_rerender_touches_nothing(tmp_path, tiny_model_dir):
     assert res.exit_code == 0 and "unchanged" in res.output and path.stat().st_mtime_ns == mtime
 
 
+def test_validation_depends_on_the_config_not_on_where_the_trainer_venv_lives(tmp_path, tiny_model_dir):
+    """Axolotl's verdict is kept while the config and the Axolotl version are the same; a stand-in
+    trainer venv counts the validations (tests/trainer_helpers.py fake_trainer: no Axolotl here)."""
+    venv_a, venv_b = fake_trainer(tmp_path / "venv-a"), fake_trainer(tmp_path / "venv-b")
+    run = dpo_run(tmp_path, tiny_model_dir, f"trainer.env={venv_a}")
+    export_iteration(run, 1)
+    config = ("config", "--run", run.root, "--iter", 1)
+    res = invoke(*config)
+    assert res.exit_code == 0 and "written" in res.output and "valid for Axolotl 0.19.0" in res.output, res.output
+    assert "unchanged" in invoke(*config).output and calls(venv_a) == ["validate"]
+    set_key(run, f"trainer.env={venv_b}")  # where the venv lives: not in the config
+    res = invoke(*config)
+    assert "unchanged" in res.output and "validated by Axolotl" in res.output and calls(venv_b) == []
+    run.config_path.write_text(yaml.safe_dump(yaml.safe_load(run.config_path.read_text()), sort_keys=True))
+    res = invoke(*config)  # the overrides in another order: another text, the same config
+    assert "written" in res.output and "validated by Axolotl" in res.output and calls(venv_b) == []
+    set_key(run, "trainer.dpo.overrides.rl_beta=0.25")  # a key the config renders
+    res = invoke(*config)
+    assert "written" in res.output and "valid for Axolotl" in res.output and calls(venv_b) == ["validate"]
+    assert "rl_beta: 0.25" in config_path(run, 1).read_text()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_AXOLOTL, reason="needs the trainer venv (make trainer)")
 def test_configs_validate_with_axolotl(tmp_path, tiny_model_dir):
     """Both stages pass Axolotl's validate_config + normalize_config; a broken override fails in one line."""
+    from builder.store.done import marker_path
+
     run = dpo_run(tmp_path, tiny_model_dir)
+    export_iteration(run, 1)
+    run.trainer_dir(0).mkdir(parents=True)
+    (run.trainer_dir(0) / "sft.parquet").write_bytes(b"")  # config needs an export; validation does not read it
     for n in (0, 1):
         res = invoke("config", "--run", run.root, "--iter", n)
         assert res.exit_code == 0 and "valid for Axolotl 0.19.0" in res.output, res.output
-        assert config_path(run, n).with_name("axolotl.yaml.validated").exists()
+        assert marker_path(run, f"config/iteration={n}").exists()
     again = invoke("config", "--run", run.root, "--iter", 1)  # unchanged: not re-validated, nothing written
     assert "unchanged" in again.output and "validated by Axolotl" in again.output
-    broken = make_run(tmp_path / "broken", tiny_model_dir, "trainer.dpo.overrides.learning_rate=fast")
-    add_model(broken, 1, tiny_model_dir)
+    broken = dpo_run(tmp_path / "broken", tiny_model_dir, "trainer.dpo.overrides.learning_rate=fast")
+    export_iteration(broken, 1)
     res = invoke("config", "--run", broken.root, "--iter", 1)
     assert res.exit_code == 1, res.output
     lines = [ln for ln in res.output.splitlines() if ln.strip()]

@@ -5,7 +5,7 @@ import pytest
 from builder.trainer.env import find_env
 from builder.trainer.export import export_iteration
 from tests.helpers import invoke
-from tests.trainer_helpers import add_model, dpo_run, make_run
+from tests.trainer_helpers import add_model, calls, demo_pairs, dpo_run, fake_trainer, make_run, set_key
 
 
 def test_train_without_trainer_env_says_what_to_run(tmp_path, tiny_model_dir):
@@ -26,19 +26,13 @@ def _one_line(res, code=2):
 
 def test_train_needs_its_export_and_a_current_config(tmp_path, tiny_model_dir):
     """Inputs are checked before the trainer environment: no venv needed to be told what to run first."""
-    import yaml
-
-    from builder.config import apply_override
-
     run = dpo_run(tmp_path, tiny_model_dir)
     assert f"psr export --run {run.root} --iter 1" in _one_line(invoke("train", "--run", run.root, "--iter", 1))
     export_iteration(run, 1)
     line = _one_line(invoke("train", "--run", run.root, "--iter", 1))
     assert "no Axolotl config" in line and f"psr config --run {run.root} --iter 1" in line
     assert invoke("config", "--run", run.root, "--iter", 1, "--no-validate").exit_code == 0
-    data = yaml.safe_load(run.config_path.read_text())
-    apply_override(data, "trainer.dpo.overrides.rl_beta=0.25")  # a key the config renders
-    run.config_path.write_text(yaml.safe_dump(data))
+    set_key(run, "trainer.dpo.overrides.rl_beta=0.25")  # a key the config renders
     line = _one_line(invoke("train", "--run", run.root, "--iter", 1))
     assert "out of date" in line and f"psr config --run {run.root} --iter 1" in line
 
@@ -74,6 +68,33 @@ def test_real_axolotl_dpo_step_writes_loadable_m2(tmp_path, tiny_model_dir):
     again = invoke("train", "--run", run.root, "--iter", 1)
     assert again.exit_code == 0 and "M2 exists; nothing to do" in again.output
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_train_is_redone_only_when_its_config_data_or_base_model_change(tmp_path, tiny_model_dir):
+    """The done-check of `psr train`, with a stand-in `axolotl train` that copies the base model
+    (tests/trainer_helpers.py fake_trainer: no Axolotl here); the real one: test_real_axolotl_dpo_step."""
+    from builder.store import record_table, write_table
+
+    venv_a, venv_b = fake_trainer(tmp_path / "venv-a"), fake_trainer(tmp_path / "venv-b")
+    run = dpo_run(tmp_path, tiny_model_dir, f"trainer.env={venv_a}")
+
+    def loop():  # what `make iter` runs after pairs
+        for cmd in ("export", "config", "train"):
+            res = invoke(cmd, "--run", run.root, "--iter", 1)
+            assert res.exit_code == 0, res.output
+        return res.output
+
+    assert "trained M2" in loop() and calls(venv_a) == ["validate", "train"]
+    assert "M2 exists; nothing to do" in loop() and calls(venv_a) == ["validate", "train"]
+    set_key(run, f"trainer.env={venv_b}")  # not an input of the model
+    assert "M2 exists; nothing to do" in loop() and calls(venv_b) == []
+    pairs = demo_pairs(run.model_path(1))[:2]  # other pairs (a redone `psr pairs`): new data, so a new M2
+    write_table(run, "pairs", 1, "pairs", pairs)
+    record_table(run, 1, "pairs")
+    assert "trained M2" in loop() and calls(venv_b) == ["train"]
+    set_key(run, "trainer.dpo.overrides.rl_beta=0.25")  # a config key: validated again, trained again
+    assert "trained M2" in loop() and calls(venv_b) == ["train", "validate", "train"]
+    assert "M2 exists; nothing to do" in loop() and calls(venv_b) == ["train", "validate", "train"]
 
 
 def test_config_and_train_without_a_model_name_the_previous_iteration(tmp_path, tiny_model_dir):

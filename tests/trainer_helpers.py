@@ -71,3 +71,62 @@ def dpo_run(tmp_path: Path, tiny_model_dir, *sets: str):
     add_model(run, 1, tiny_model_dir)
     seal_pairs(run, 1, demo_pairs(run.model_path(1)))
     return run
+
+
+def fake_trainer(root: Path, version: str = "0.19.0") -> Path:
+    """A stand-in trainer venv, for machines without Axolotl (it comes with `make trainer`): a real
+    python whose `axolotl` package appends each validate_config call to ROOT/calls.log, and an
+    `axolotl train` that copies base_model to output_dir (and logs the call). Everything around it
+    is real: the subprocesses, their environment, the result file, the config and the markers."""
+    import sys
+    import textwrap
+
+    site = root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    pkg = site / "axolotl" / "utils"
+    pkg.mkdir(parents=True)
+    (site / f"axolotl-{version}.dist-info").mkdir()
+    log = root / "calls.log"
+    (site / "axolotl" / "__init__.py").write_text(f"__version__ = {version!r}\n")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "dict.py").write_text("class DictDefault(dict):\n    pass\n")
+    (pkg / "import_helper.py").write_text("class Trainer:\n    pass\n\n\ndef get_cls_from_module_str(name):\n    return Trainer\n")
+    (pkg / "config.py").write_text(textwrap.dedent(f"""\
+        def validate_config(cfg):
+            with open({str(log)!r}, "a") as fh:
+                fh.write("validate\\n")
+            return cfg
+
+
+        def normalize_config(cfg):
+            pass
+        """))
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(f'#!/bin/sh\nPYTHONPATH="{site}:$PYTHONPATH" exec {sys.executable} "$@"\n')
+    (bin_dir / "axolotl").write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import shutil, sys, yaml
+        cfg = yaml.safe_load(open(sys.argv[2]))
+        shutil.copytree(cfg["base_model"], cfg["output_dir"])
+        with open({str(log)!r}, "a") as fh:
+            fh.write("train\\n")
+        """))
+    for exe in bin_dir.iterdir():
+        exe.chmod(0o755)
+    return root
+
+
+def calls(trainer: Path) -> list[str]:
+    log = trainer / "calls.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def set_key(run, item: str) -> None:
+    """Change one run.yaml key (KEY=VALUE, as `psr init --set`), as a user editing the file would."""
+    import yaml
+
+    from builder.config import apply_override
+
+    data = yaml.safe_load(run.config_path.read_text())
+    apply_override(data, item)
+    run.config_path.write_text(yaml.safe_dump(data, sort_keys=False))

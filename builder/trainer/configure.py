@@ -9,6 +9,7 @@ changed key of the config (a trainer.*.overrides value, a template) validates it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def configure_iteration(run: Run, iteration: int, label: str = "judge", validate
     if is_done(run, step, fp):
         return ConfigResult(path, changed, "validated")
     res = validate_with_axolotl(path, trainer, base)
-    mark_done(run, step, fp, [path], {"axolotl": res.get("axolotl")})
+    mark_done(run, step, fp, [], {"axolotl": res.get("axolotl")})  # the verdict is the output; the config is its input
     return ConfigResult(path, changed, "valid", res.get("axolotl"), bool(res.get("normalized")))
 
 
@@ -66,11 +67,20 @@ def validation_step(iteration: int, label: str = "judge") -> str:
 
 
 def validation_fingerprint(config: Path, trainer, base: str) -> str:
-    from builder.store.done import file_hash, fingerprint
+    from builder.store.done import fingerprint
     from builder.trainer.env import is_local_model
 
-    return fingerprint({"config": file_hash(config), "axolotl": axolotl_version(trainer),
+    return fingerprint({"config": config_content_id(config), "axolotl": axolotl_version(trainer),
                         "normalize": is_local_model(base)})
+
+
+def config_content_id(config: Path) -> str:
+    """What a config says, not how it is written: its keys and values (order and comments aside)."""
+    import yaml
+
+    from builder.ids import content_id
+
+    return content_id(json.dumps(yaml.safe_load(config.read_text()), sort_keys=True, default=str), 32)
 
 
 def axolotl_version(trainer) -> str:

@@ -72,8 +72,9 @@ def train_fingerprint(run: Run, iteration: int, cfg: Path, data: Path, extra: tu
     """What M(N+1) depends on: the config's and the data's content, the base model's weights and the
     arguments given to `axolotl train` (run.yaml trainer.extra_args and those after `--`)."""
     from builder.store.done import file_hash, fingerprint, model_id
+    from builder.trainer.configure import config_content_id
 
-    return fingerprint({"config": file_hash(cfg), "data": file_hash(data), "base": model_id(base_model(run, iteration)),
+    return fingerprint({"config": config_content_id(cfg), "data": file_hash(data), "base": model_id(base_model(run, iteration)),
                         "args": [*run.config.trainer.extra_args, *extra]})
 
 
