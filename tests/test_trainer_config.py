@@ -10,7 +10,7 @@ from builder.trainer.env import REPO_ROOT
 from builder.trainer.export import export_iteration
 from builder.trainer.render import config_path, render_config, write_config
 from tests.helpers import invoke
-from tests.trainer_helpers import add_model, calls, dpo_run, fake_trainer, make_run, set_key
+from tests.trainer_helpers import calls, dpo_run, fake_trainer, make_run, set_key
 
 HAS_AXOLOTL = (REPO_ROOT / ".venv-axolotl" / "bin" / "axolotl").exists()
 
