@@ -63,6 +63,9 @@ def test_installed_cli_works_outside_the_repository(installed, tmp_path):
     assert where.stdout.startswith(str(venv)), where.stdout + where.stderr  # the wheel's copy, not the checkout
     for args in (["init", "r", "--preset", "demo"], ["problems", "add", "--run", "r", "--iter", "1", "--limit", "5"],
                  ["init", "q", "--preset", "qwen2.5-math-7b"], ["config", "--run", "q", "--iter", "0", "--no-validate"]):
+        if args[0] == "config":  # config needs the export (no 7B model here to make one); rendering does not read it
+            (tmp_path / "q" / "trainer" / "iteration=0").mkdir(parents=True)
+            (tmp_path / "q" / "trainer" / "iteration=0" / "sft.parquet").write_bytes(b"")
         res = psr(venv, tmp_path, *args)
         assert res.returncode == 0, (args, res.stderr)
     res = psr(venv, tmp_path, "sql", "SELECT count(*) AS n FROM problems", "--run", "r", "--format", "csv")
