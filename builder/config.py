@@ -234,6 +234,22 @@ class RayExecutor(Section):
                                 "(at most one per chunk).")
 
 
+class Prm(Section):
+    """`psr init-data eft --scorer prm:PATH_OR_ID` (builder/initdata/prm.py); device and dtype: the engine section."""
+
+    kind: Literal["auto", "separator", "tag"] = Field(
+        "auto", description="separator: Qwen2.5-Math-PRM style (2-class head at each step separator); tag: "
+        "Math-Shepherd style (next-token '+' vs '-' at each step tag); auto: read from the model's config and tokenizer.")
+    step_separator: str = "<extra_0>"
+    step_tag: str = "ки"
+    good_token: str = "+"
+    bad_token: str = "-"
+    system: str = Field("Please reason step by step, and put your final answer within \\boxed{}.",
+                        description="separator kind: the system turn of the PRM's chat template.")
+    batch_size: int = Field(8, ge=1, description="Candidates per forward pass.")
+    trust_remote_code: bool = Field(False, description="Run a PRM's own modeling code (Qwen2ForProcessRewardModel needs it).")
+
+
 class Executor(Section):
     ray: RayExecutor = RayExecutor()
 
@@ -249,6 +265,7 @@ class RunConfig(Section):
     prompts: Prompts = Prompts()
     search: Search = Search()
     executor: Executor = Executor()
+    prm: Prm = Prm()
     pairs: Pairs = Pairs()
     init_data: InitData = InitData()
     trainer: Trainer = Trainer()

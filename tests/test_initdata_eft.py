@@ -20,7 +20,6 @@ from builder.initdata import jobs
 from builder.initdata.eft import EftOptions, Policy, build_eft, judge_outcome, pick_pair, sibling_sites
 from builder.initdata.rollouts import RolloutConfig
 from builder.initdata.teacher import EngineSpec
-from builder.errors import NotImplementedYet
 from builder.steps import parse_verdict, step_body
 from builder.store import is_sealed, load_manifest, read_table
 from tests.helpers import invoke, make_run
@@ -67,12 +66,15 @@ def test_sibling_sites_leave_duplicate_samples_out():
     assert [c["node_id"] for c in site["children"]] == ["t/1", "t/3"]
 
 
-def test_prm_scorer_is_not_yet_supported():
-    from builder.initdata.eft import check_scorer
+def test_scorer_is_rollouts_or_a_prm():
+    from builder.errors import InputError
+    from builder.initdata.prm import parse_scorer
 
-    check_scorer("rollouts")
-    with pytest.raises(NotImplementedYet, match="not supported yet"):
-        check_scorer("/models/prm")
+    assert parse_scorer("rollouts") is None
+    assert parse_scorer("prm:Qwen/Qwen2.5-Math-PRM-7B") == "Qwen/Qwen2.5-Math-PRM-7B"
+    for bad in ("/models/prm", "prm:", "rollout"):
+        with pytest.raises(InputError, match="expected rollouts or prm:PATH_OR_ID"):
+            parse_scorer(bad)
 
 
 # ---- the job on scripted stand-ins --------------------------------------------------------------

@@ -110,7 +110,8 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
 @run_option
 @click.option("--teacher", required=True, help=TEACHER_HELP)
 @click.option("--policy", help="Model whose search gives the candidates: path/Hub id (run.yaml engine) or ENGINE_SPEC. Default: M0.")
-@click.option("--scorer", default="rollouts", show_default=True, help="rollouts (Monte Carlo), or a PRM path (not yet supported).")
+@click.option("--scorer", default="rollouts", show_default=True,
+              help="rollouts (Monte Carlo), or prm:PATH_OR_ID, a process reward model (run.yaml prm section).")
 @click.option("--source", help="Problems with gold answers: file, Hub id or task:NAME. Default: run.yaml problems.source.")
 @click.option("--split", help="Split of the source (default: run.yaml problems.split).")
 @click.option("--field", "fields", multiple=True, metavar="DST=SRC", help="Column mapping (problem=..., answer=...).")
@@ -121,7 +122,8 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
               help="search.mcts.rollouts inside the mining search (0: off; candidates are scored by --rollouts anyway).")
 @click.option("--rollout-temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
 @click.option("--rollout-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1))
-@click.option("--min-margin", default=0.0, show_default=True, type=click.FloatRange(min=0), help="Best minus worst score must exceed this.")
+@click.option("--min-margin", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Best minus worst score must exceed this (both scorers score in [0, 1]).")
 @click.option("--test-share", default=0.1, show_default=True, type=click.FloatRange(0, 1), help="Share of problems (by hash) in the EFT test split.")
 @click.option("--judge-max-tokens", default=1024, show_default=True, type=click.IntRange(min=1), help="Teacher judgment limit.")
 @click.option("--chunk-size", default=16, show_default=True, type=click.IntRange(min=1), help="Problems per resumable chunk.")
@@ -132,38 +134,44 @@ def ift_cmd(run_dir, source, teacher, fields, split, limit, chunk_size, max_toke
 def eft_cmd(run_dir, teacher, policy, scorer, source, split, fields, limit, strategy, rollouts, search_rollouts,
             rollout_temperature, rollout_max_tokens, min_margin, test_share, judge_max_tokens, chunk_size, verdict, executor,
             address, force):
-    """Mine step pairs from the policy's search, score them by rollouts, keep those a teacher judges consistently.
+    """Mine step pairs from the policy's search, score them by rollouts or a PRM, keep those a teacher judges consistently.
 
     \b
     Example: psr init-data eft --run runs/q7b --source math_train.jsonl --limit 2000 \\
                --teacher openai:http://127.0.0.1:8000/v1@Qwen/Qwen2.5-72B-Instruct
     Kept: both A/B orders pick the same step and it is the better-scored one. Every pair and its
-    fate: RUN/work/iteration=0/eft_pairs.jsonl; counts: eft_summary.json (and the manifest).
+    fate: RUN/work/iteration=0/eft_pairs.jsonl; every scored candidate: eft_candidates.jsonl;
+    counts: eft_summary.json (and the manifest). --scorer prm:Qwen/Qwen2.5-Math-PRM-7B scores each
+    candidate step with one PRM forward pass instead of --rollouts continuations.
     With --executor ray the chunks run on Ray actors, each opening the policy and the teacher once.
     """
-    from builder.initdata.eft import EftOptions, Policy, build_eft, check_scorer
+    from builder.initdata.eft import EftOptions, Policy, build_eft
+    from builder.initdata.prm import open_prm, parse_scorer, read_prm
     from builder.initdata.rollouts import RolloutConfig
     from builder.initdata.teacher import Teacher, open_policy, parse_engine_spec, policy_spec, require_local
     from builder.problems import parse_fields
     from builder.store import Run
 
-    check_scorer(scorer)
+    prm_model = parse_scorer(scorer)
     run = Run.open(run_dir)
     spec = policy_spec(policy or run.model_path(0), run.config.engine)
     opts = EftOptions(source or run.config.problems.source, split or run.config.problems.split, parse_fields(fields),
                       limit, strategy=strategy, search_rollouts=search_rollouts, min_margin=min_margin,
                       test_share=test_share, judge_max_tokens=judge_max_tokens, chunk_size=chunk_size,
-                      verdict=verdict or run.config.search.verdict,
+                      verdict=verdict or run.config.search.verdict, scorer=scorer,
                       rollout=RolloutConfig(rollouts, rollout_temperature, run.config.search.top_p,
                                             rollout_max_tokens))
     if executor == "ray":  # each actor opens them; the driver only checks they exist
         teacher_spec = parse_engine_spec(teacher)
         require_local(teacher_spec, "teacher")
         require_local(spec, "policy")
-        judge, model = teacher_spec, Policy(spec, None, str(spec))
-    else:
+        judge, model, prm = teacher_spec, Policy(spec, None, str(spec)), None
+        if prm_model is not None:
+            read_prm(prm_model, run.config.prm)  # its kind, before any work
+    else:  # the PRM first: a model of neither kind is refused before anything is loaded or written
+        prm = open_prm(prm_model, run.config) if prm_model is not None else None
         judge, model = Teacher.open(teacher, run.config.engine), Policy(*open_policy(spec, run.config.engine), str(spec))
-    report = build_eft(run, judge, model, opts, force=force, executor=executor, address=address,
+    report = build_eft(run, judge, model, opts, force=force, executor=executor, address=address, prm=prm,
                        progress=lambda c, n, k: say(f"eft chunk {c + 1}/{n}: {k['pairs']} pairs, {k['kept']} kept"))
     k = report.summary["counts"]
     say(f"eft: {k['sites']} sites = {k['single']} single + {k['tied']} tied + {k['pairs']} pairs; pairs = "

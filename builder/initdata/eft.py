@@ -8,7 +8,9 @@ Per chunk of problems (with gold answers):
    The search's own self-consistency rollouts (search.mcts.rollouts) are off while mining
    (EftOptions.search_rollouts, default 0): step 2 scores every candidate against the gold
    answer anyway, so they would only cost engine time.
-2. scores: Monte Carlo rollouts per candidate step (rollouts.py).
+2. scores: Monte Carlo rollouts per candidate step (rollouts.py), or with EftOptions.scorer
+   "prm:PATH_OR_ID" a process reward model's reward of the step (prm.py); both in [0, 1]. Every
+   candidate's score is logged (eft_candidates.jsonl), with the scorer that made it.
 3. pair: best and worst scored sibling; a site with fewer than two distinct steps ("single") or
    with best score - worst score <= min_margin ("tied") gives none.
 4. the teacher judges the pair in both orders with the judge prompt (run.yaml prompts.judge),
@@ -29,7 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from builder.errors import InputError, NotImplementedYet, PsrError
+from builder.errors import InputError, PsrError
 from builder.initdata.rollouts import Candidate, RolloutConfig, score_candidates
 from builder.pairs import path_texts
 
@@ -54,6 +56,7 @@ class EftOptions:
     judge_max_tokens: int = 1024
     chunk_size: int = 16
     verdict: str = "parse"
+    scorer: str = "rollouts"  # or prm:PATH_OR_ID
 
 
 # The job plan records the source keys on their own, before "options" (the mining options): plans of
@@ -109,8 +112,9 @@ def judge_outcome(best_first: str | None, worst_first: str | None) -> str:
 
 # ---- one chunk ---------------------------------------------------------------------------------
 def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templates, search_cfg, checker,
-               opts: EftOptions, seed: int, source: str, verdicts=None):
-    """(eft rows, pair log, counts) for one chunk of problems ({problem_id, problem, answer})."""
+               opts: EftOptions, seed: int, source: str, verdicts=None, prm=None):
+    """(eft rows, pair log, counts, candidate scores) for one chunk of problems ({problem_id, problem, answer});
+    prm: an open PRM (prm.py) scores the candidates instead of rollouts."""
     from builder.search.driver import run_search
 
     res = run_search(policy, renderer, problems, search_cfg, templates, seed, checker, iteration=0, chunk=c)
@@ -122,9 +126,17 @@ def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templ
     sites = sibling_sites(res.nodes)
     cands = [Candidate(n["node_id"], gold[s["tree_id"]]["problem"], gold[s["tree_id"]]["answer"], s["prefix"],
                        n["text"], n["is_terminal"]) for s in sites for n in s["children"]]
-    scores, counts["rollouts"] = score_candidates(policy, renderer, templates.reasoning, cands, checker,
-                                                  opts.rollout, seed)
+    if prm is None:
+        scores, counts["rollouts"] = score_candidates(policy, renderer, templates.reasoning, cands, checker,
+                                                      opts.rollout, seed)
+    else:
+        from builder.initdata.prm import candidate_scores
+
+        scores = candidate_scores(prm, cands)
     score_of = {cd.key: s for cd, s in zip(cands, scores)}
+    scored = [{"problem_id": gold[s["tree_id"]]["problem_id"], "parent_id": s["parent_id"], "node_id": n["node_id"],
+               "text": n["text"], "is_terminal": n["is_terminal"], "score": score_of[n["node_id"]],
+               "scorer": opts.scorer} for s in sites for n in s["children"]]
     counts["candidates"], counts["sites"] = len(cands), len(sites)
     counts["duplicates"] = sum(n.get("duplicate_of") is not None for n in res.nodes)
     pairs = []
@@ -134,7 +146,7 @@ def mine_chunk(problems: list[dict], c: int, *, policy, renderer, teacher, templ
         counts[kind if kind != "pair" else "pairs"] += 1
         if kind == "pair":
             pairs.append((s, kids[b], kids[w]))
-    return _judge_pairs(pairs, gold, score_of, teacher, templates.judge, opts, seed, source, counts, verdicts)
+    return (*_judge_pairs(pairs, gold, score_of, teacher, templates.judge, opts, seed, source, counts, verdicts), scored)
 
 
 def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source, counts, verdicts):
@@ -167,7 +179,7 @@ def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source,
         prefix = "".join(s["prefix"])
         log.append({"problem_id": p["problem_id"], "parent_id": s["parent_id"], "best_id": best["node_id"],
                     "worst_id": worst["node_id"], "best_score": score_of[best["node_id"]],
-                    "worst_score": score_of[worst["node_id"]], "verdict_best_first": v1, "verdict_worst_first": v2,
+                    "worst_score": score_of[worst["node_id"]], "scorer": opts.scorer, "verdict_best_first": v1, "verdict_worst_first": v2,
                     "outcome": outcome, "prefix": prefix, "best": best["text"], "worst": worst["text"],
                     "judgment_best_first": o1.raw, "judgment_worst_first": o2.raw,
                     "verdict_sources": [o1.source, o2.source], "p_a_best_first": o1.p_a, "p_a_worst_first": o2.p_a})
@@ -183,12 +195,6 @@ def _judge_pairs(pairs, gold, score_of, teacher, judge_tmpl, opts, seed, source,
         rows += eft_rows(examples, split, source)
         counts[f"rows_{split}"] += 2
     return rows, log, counts
-
-
-def check_scorer(scorer: str) -> None:
-    if scorer != "rollouts":
-        raise NotImplementedYet(f"--scorer {scorer}: process reward models are not supported yet; "
-                                "use --scorer rollouts")
 
 
 def check_counts(counts: dict) -> None:
@@ -266,6 +272,7 @@ class EftTask:
     teacher: object
     policy: object
     renderer: object = None
+    prm: object = None  # an open PRM (local executor); None: opened from opts.scorer in setup (Ray actors)
 
     def size(self, c: int) -> int:
         return len(self.problems[c * self.chunk_size:(c + 1) * self.chunk_size])
@@ -280,7 +287,8 @@ class EftTask:
             else self.teacher
         policy, renderer = (open_policy(self.policy, run.config.engine) if isinstance(self.policy, EngineSpec)
                             else (self.policy, self.renderer))
-        return {"run": run, "teacher": teacher, "policy": policy, "renderer": renderer,
+        prm = self.prm if self.prm is not None else _open_scorer(self.opts.scorer, run.config)
+        return {"run": run, "teacher": teacher, "policy": policy, "renderer": renderer, "prm": prm,
                 "templates": Templates.from_config(run.config.prompts), "checker": answer_checker(run, self.source),
                 "verdicts": _teacher_verdicts(self.opts.verdict, run.config.prompts.judge, teacher)}
 
@@ -291,19 +299,22 @@ class EftTask:
         if done is not None:
             return done
         chunk = self.problems[c * self.chunk_size:(c + 1) * self.chunk_size]
-        rows, log, counts = mine_chunk(chunk, c, policy=st["policy"], renderer=st["renderer"], teacher=st["teacher"],
-                                       templates=st["templates"], search_cfg=self.search_cfg, checker=st["checker"],
-                                       opts=self.opts, seed=st["run"].config.seed, source=self.tag,
-                                       verdicts=st["verdicts"])
+        rows, log, counts, scored = mine_chunk(
+            chunk, c, policy=st["policy"], renderer=st["renderer"], teacher=st["teacher"], templates=st["templates"],
+            search_cfg=self.search_cfg, checker=st["checker"], opts=self.opts, seed=st["run"].config.seed,
+            source=self.tag, verdicts=st["verdicts"], prm=st.get("prm"))
         check_counts(counts)
+        # before the marker: a chunk with a marker has its candidates file
+        jobs.write_jsonl(candidates_chunk_path(st["run"], c), scored)
         return jobs.finish_chunk(st["run"], "eft", c, rows, log, counts)
 
 
 def build_eft(run, teacher, policy: Policy, opts: EftOptions, *, force: bool = False, progress=None,
-              executor: str = "local", address: str | None = None) -> EftReport:
+              executor: str = "local", address: str | None = None, prm=None) -> EftReport:
     """Mine, score, judge and filter EFT pairs chunk by chunk, resumably; seal iteration 0 when IFT is done too.
 
-    teacher: an open Teacher or an ENGINE_SPEC; executor="ray" needs specs (teacher and Policy.engine)."""
+    teacher: an open Teacher or an ENGINE_SPEC; executor="ray" needs specs (teacher and Policy.engine).
+    prm: the open PRM of opts.scorer (else each process opens it)."""
     from builder.executors import run_chunks
     from builder.initdata import jobs
 
@@ -316,14 +327,20 @@ def build_eft(run, teacher, policy: Policy, opts: EftOptions, *, force: bool = F
             "policy": policy_desc, "options": _options_json(opts), "search": search_cfg.model_dump(),
             "prompts": run.config.prompts.model_dump(), "n_items": len(problems),
             "ids_sha256": jobs.ids_sha256([p["problem_id"] for p in problems])}
+    if opts.scorer != "rollouts":  # what reads the PRM is part of the job
+        plan["prm"] = run.config.prm.model_dump()
     done = None if force else jobs.finished(run, "eft", plan)
     if done is not None:
         return EftReport(done, [], list(range(n_chunks)), [], True)
     removed = jobs.start(run, "eft", plan, force)
+    if force and candidates_path(run).exists():
+        candidates_path(run).unlink()
+        removed.append(candidates_path(run))
     skipped = [c for c in range(n_chunks) if jobs.marker(run, "eft", c) is not None]
     todo = [c for c in range(n_chunks) if c not in skipped]
     task = EftTask(str(run.root), problems, opts.chunk_size, opts, search_cfg, source,
-                   f"{source} | policy {policy_desc} | judged by {teacher_desc}", teacher, policy.engine, policy.renderer)
+                   f"{source} | policy {policy_desc} | scored by {opts.scorer} | judged by {teacher_desc}", teacher,
+                   policy.engine, policy.renderer, prm)
     computed = []
 
     def on_done(c: int, marker: dict) -> None:
@@ -334,8 +351,10 @@ def build_eft(run, teacher, policy: Policy, opts: EftOptions, *, force: bool = F
     if todo:
         run_chunks(task, todo, executor, ray_settings=run.config.executor.ray, address=address, on_done=on_done)
     summary = jobs.finish_job(run, "eft", n_chunks, {"teacher": teacher_desc, "policy": policy_desc,
-                                                      "source": source, "dropped_problems": dropped,
-                                                      "options": _options_json(opts)})
+                                                      "scorer": opts.scorer, "source": source,
+                                                      "dropped_problems": dropped, "options": _options_json(opts)})
+    jobs.write_jsonl(candidates_path(run), [r for c in range(n_chunks)
+                                            for r in jobs.read_jsonl(candidates_chunk_path(run, c))])
     check_counts(summary["counts"])
     return EftReport(summary, sorted(computed), skipped, removed, jobs.seal_if_complete(run))
 
@@ -359,6 +378,28 @@ def _teacher_verdicts(mode: str, judge_template: str, teacher):
 
 
 def _options_json(opts: EftOptions) -> dict:
+    """The mining options of the plan; scorer only when it is a PRM, so plans of rollout jobs started
+    before the scorer was an option stay equal and resume."""
     from dataclasses import asdict
 
-    return {k: v for k, v in asdict(opts).items() if k not in SOURCE_KEYS}
+    return {k: v for k, v in asdict(opts).items()
+            if k not in SOURCE_KEYS and not (k == "scorer" and v == "rollouts")}
+
+
+def _open_scorer(scorer: str, run_config):
+    """The open PRM of a prm:... scorer, or None (rollouts)."""
+    from builder.initdata.prm import open_prm, parse_scorer
+
+    model = parse_scorer(scorer)
+    return None if model is None else open_prm(model, run_config)
+
+
+def candidates_chunk_path(run, c: int):
+    from builder.initdata import jobs
+
+    return jobs.job_dir(run, "eft") / f"chunk-{c:05d}.candidates.jsonl"
+
+
+def candidates_path(run):
+    """Every scored candidate of the job: problem, site (parent_id), node, text, score and scorer."""
+    return run.work_dir(0) / "eft_candidates.jsonl"
