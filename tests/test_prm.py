@@ -31,7 +31,12 @@ ITEMS = [PrmInput("3 + 4 - 2", ["Step 1: 3 + 4 = 7\n", "Step 2: 7 - 2 = 5\n"]),
 def _tiny(tiny_model_dir, out: Path, head: str, marker: str, seed: int = 0) -> Path:
     """The demo tokenizer plus `marker` as one added token, and a random 2-layer Qwen2 `head` model."""
     import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM, Qwen2ForTokenClassification
+    from transformers import (
+        AutoTokenizer,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+        Qwen2ForTokenClassification,
+    )
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", marker]})
@@ -182,7 +187,7 @@ def _run_script(root, run, tmp, tiny, prm, kill):
     script = KILL_SCRIPT.format(root=str(root), run=str(run.root), tmp=str(tmp), tiny=str(tiny), prm=str(prm),
                                 kill=kill)
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-c", script], check=False, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_prm_scored_job_records_scores_and_survives_sigkill(tmp_path, tiny_model_dir, separator_prm):

@@ -11,7 +11,7 @@ from builder.commands.options import say
 
 @click.group()
 def model():
-    """Build local models: `tiny` (demo M0) and `smollm2` (a real small instruct model)."""
+    """Build local models: `tiny` (demo M0), `tiny-prm` (a demo PRM) and `smollm2` (a real small instruct model)."""
 
 
 @model.command()
@@ -55,6 +55,44 @@ def tiny(out_dir, task, layers, hidden, heads, intermediate, seed, run_dir):
     path = build_tiny_model(out_dir, task=task, seed=seed, layers=layers, hidden=hidden, heads=heads,
                             intermediate=intermediate, task_options=task_options)
     say(f"tiny model ({layers} layers, hidden {hidden}) for task {task} written to {path}")
+
+
+@model.command("tiny-prm")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--task", default="arithmetic", show_default=True, help="Task whose step checker labels the steps.")
+@click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=1), help="Training steps.")
+@click.option("--batch", default=32, show_default=True, type=click.IntRange(min=1), help="Sites per step.")
+@click.option("--held-out", default=400, show_default=True, type=click.IntRange(min=1),
+              help="Test-split sites for the agreement with the checker.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="torch threads.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--run", "run_dir", type=click.Path(file_okay=False),
+              help="Take the task, its options (task_options) and the seed from this run's config.")
+def tiny_prm(out_dir, task, steps, batch, held_out, threads, seed, run_dir):
+    """Train a tiny process reward model on the task's checker-labelled steps (CPU, a few minutes).
+
+    \b
+    The model reads the step-separator convention (`<extra_0>`, 2 labels; builder/initdata/prm.py):
+      psr model tiny-prm runs/demo/models/PRM --run runs/demo
+      psr init-data eft --run runs/demo --teacher hf:runs/demo/models/M0 --scorer prm:runs/demo/models/PRM
+    Its agreement with the checker on held-out steps is printed and written to OUT_DIR/prm_eval.json.
+    """
+    task_options = None
+    if run_dir:
+        from builder.store import Run
+
+        cfg = Run.open(run_dir).config
+        task, task_options, seed = cfg.task, cfg.task_options, cfg.seed
+    if task != "arithmetic":
+        raise click.BadParameter(f"{task}: the tiny PRM needs a task with a step checker (arithmetic)",
+                                 param_hint="--task")
+    from builder.models.tiny_prm import train_tiny_prm
+
+    report = train_tiny_prm(out_dir, task=task, seed=seed, steps=steps, batch=batch, held_out=held_out,
+                            threads=threads, task_options=task_options, log=say)
+    h = report["held_out"]
+    say(f"tiny PRM written to {out_dir}: agrees with the checker on {h['agreement']:.1%} of {h['sites']} held-out "
+        f"steps (right steps {h['agreement_right_steps']:.1%}, wrong steps {h['agreement_wrong_steps']:.1%})")
 
 
 @model.command()
