@@ -218,3 +218,41 @@ def test_prm_scored_job_records_scores_and_survives_sigkill(tmp_path, tiny_model
     summary = json.loads(jobs.summary_path(killed, "eft").read_text())
     assert summary["scorer"] == f"prm:{separator_prm}" and f"scored by prm:{separator_prm}" in a["eft"][0]["source"]
     assert jobs.job(killed, "eft").load_plan()["prm"]["kind"] == "auto"
+
+
+# ---- the demo PRM: `psr model tiny-prm`, then `init-data eft --scorer prm:` through the CLI ----------
+@pytest.mark.slow
+def test_tiny_prm_trains_deterministically_and_scores_a_cli_eft_job(tmp_path, tiny_model_dir):
+    """A short training (the agreement it reaches at full length is in the README / the lead's
+    notes, not asserted here): same seed, same weights; the saved PRM is a separator-kind PRM
+    that `psr init-data eft --scorer prm:` runs end to end with the tiny model as policy and teacher."""
+    from safetensors.torch import load_file
+
+    from builder.initdata import jobs
+    from builder.store import read_table
+    from tests.helpers import make_run
+
+    outs = [tmp_path / "prm-a", tmp_path / "prm-b"]
+    for out in outs:
+        res = invoke("model", "tiny-prm", out, "--steps", 6, "--batch", 8, "--held-out", 30)
+        assert res.exit_code == 0, res.output
+        assert "agrees with the checker on" in res.output
+    a, b = (load_file(o / "model.safetensors") for o in outs)
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+    report = json.loads((outs[0] / "prm_eval.json").read_text())["held_out"]
+    assert report["sites"] == 30 == report["right_steps"] + report["wrong_steps"]
+    assert HFPrm(str(outs[0]), Prm(), CPU).kind == "separator"
+
+    import shutil
+
+    run = make_run(tmp_path, "demo", "search.width=2", "search.max_steps=2", "search.mcts.simulations=2",
+                   "search.max_step_tokens=10", "search.judge_max_tokens=6", "engine.threads=1")
+    shutil.copytree(tiny_model_dir, run.root / "models" / "M0")
+    res = invoke("init-data", "eft", "--run", run.root, "--teacher", f"hf:{tiny_model_dir}", "--limit", 2,
+                 "--scorer", f"prm:{outs[0]}", "--judge-max-tokens", 6, "--chunk-size", 1)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(jobs.summary_path(run, "eft").read_text())
+    k = summary["counts"]
+    assert summary["scorer"] == f"prm:{outs[0]}" and k["rollouts"] == 0 and k["candidates"] > 0
+    assert len(jobs.read_jsonl(run.work_dir(0) / "eft_candidates.jsonl")) == k["candidates"]
+    assert len(read_table(run, "eft", 0)) == 2 * k["kept"]
