@@ -223,9 +223,9 @@ def test_prm_scored_job_records_scores_and_survives_sigkill(tmp_path, tiny_model
 # ---- the demo PRM: `psr model tiny-prm`, then `init-data eft --scorer prm:` through the CLI ----------
 @pytest.mark.slow
 def test_tiny_prm_trains_deterministically_and_scores_a_cli_eft_job(tmp_path, tiny_model_dir):
-    """A short training (the agreement it reaches at full length is in the README / the lead's
-    notes, not asserted here): same seed, same weights; the saved PRM is a separator-kind PRM
-    that `psr init-data eft --scorer prm:` runs end to end with the tiny model as policy and teacher."""
+    """A short training (what a full one reaches is measured, not asserted: README): same seed, same
+    weights; the saved PRM is a separator-kind PRM that `psr init-data eft --scorer prm:` runs end to
+    end with the tiny model as policy and teacher."""
     from safetensors.torch import load_file
 
     from builder.initdata import jobs
