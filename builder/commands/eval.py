@@ -6,10 +6,11 @@ import json
 
 import click
 
-from builder.commands.options import iter_option, label_option, run_option, say
+from builder.commands.options import iter_option, label_option, locked, run_option, say
 
 
 @click.command("eval")
+@locked
 @run_option
 @iter_option
 @click.option("--bench", "benches", multiple=True,
@@ -62,6 +63,7 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
 
 
 @click.command("eval-judge")
+@locked
 @run_option
 @iter_option
 @click.option("--pairs", "pairs_src",

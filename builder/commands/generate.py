@@ -9,6 +9,7 @@ from builder.commands.options import (
     force_option,
     iter_option,
     label_option,
+    locked,
     quiet_option,
     report_removed,
     run_option,
@@ -28,7 +29,9 @@ def generate(run_dir, iteration, shard, limit, executor, address, force, quiet):
     """Search over iteration N's problems with M(N); writes trees, nodes and judgments.
 
     Resumable: complete chunks are skipped, so rerun the same command after a crash. A sealed
-    iteration is left alone unless --force (which removes its data first).
+    iteration is left alone unless --force (which removes its data first). Several processes on
+    one iteration share its chunks: each computes the chunks no other has claimed, then waits for
+    the others' (and computes those whose process died), so a second one on a free core helps.
 
     \b
     Examples:
@@ -64,8 +67,9 @@ def _summary(r) -> str:
     s = r.stats
     statuses = ", ".join(f"{v} {name}" for name, v in sorted(r.statuses.items())) or "none"
     rate = s.judge_calls / s.engine_seconds if s.engine_seconds else 0.0
+    others = f", {len(r.by_others)} computed by another process" if r.by_others else ""
     return (f"iteration {r.iteration}:{shard} computed {len(r.computed)} chunk(s) ({r.n_problems} problems: {statuses}), "
-            f"skipped {len(r.skipped)} complete, of {r.n_chunks}; {s.rounds} max rounds, {s.engine_calls} engine calls, "
+            f"skipped {len(r.skipped)} complete{others}, of {r.n_chunks}; {s.rounds} max rounds, {s.engine_calls} engine calls, "
             f"{s.gen_tokens} gen tokens, {s.judge_calls} judge calls ({rate:.1f}/s engine), "
             f"{r.wall_seconds:.1f}s wall, {s.engine_seconds:.1f}s in the engine\n{_search_line(s)}")
 
@@ -83,6 +87,7 @@ def _search_line(s) -> str:
 
 
 @click.command()
+@locked
 @run_option
 @iter_option
 def seal(run_dir, iteration):
@@ -106,6 +111,7 @@ def seal(run_dir, iteration):
 
 
 @click.command()
+@locked
 @run_option
 @iter_option
 @label_option("in part-checker.parquet, never in the default export")

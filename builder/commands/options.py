@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 
@@ -13,6 +15,7 @@ def _inherit_run(ctx, param, value):
         parent = parent.parent
     if not value:
         raise click.MissingParameter(ctx=ctx, param=param)
+    ctx.meta["psr.run_dir"] = value  # meta is shared by the whole context tree: cli.py names a full disk with it
     return value
 
 
@@ -60,3 +63,27 @@ def report_removed(removed: list) -> None:
     if removed:
         say(f"--force: removed {len(removed)} file(s) of the sealed iteration: " + ", ".join(str(p) for p in removed[:5])
             + (" ..." if len(removed) > 5 else ""))
+
+
+def locked(f):
+    """Run the command alone on its --run and --iter (`psr push`: on the run) under the run lock
+    (builder/store/lock.py); adds --wait SECONDS. Another holder: exit 2 naming it."""
+
+    @click.option("--wait", "lock_wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+                  help="When another writer holds the run lock (of this iteration; push: of the run), "
+                       "wait up to SECONDS for it (default: exit 2 at once).")
+    @functools.wraps(f)
+    def wrapper(*args, lock_wait, **kwargs):
+        from builder.store import Run
+        from builder.store.lock import describe, run_lock
+
+        root = Run.open(kwargs["run_dir"]).root  # no lock folder in a path that is not a run
+        iteration = kwargs.get("iteration")
+        ctx = click.get_current_context()
+        command = ctx.command_path + ("" if iteration is None else f" --iter {iteration}")
+        with run_lock(root, iteration, command, wait=lock_wait) as left:
+            if left:
+                say(f"took over the lock of {describe(left)}, which ended without releasing it")
+            return f(*args, **kwargs)
+
+    return wrapper

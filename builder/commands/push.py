@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from builder.commands.options import run_option, say
+from builder.commands.options import locked, run_option, say
 
 
 @click.command()
+@locked
 @run_option
 @click.option("--repo", required=True, help="Dataset repo ORG/NAME.")
 @click.option("--iter", "iterations", multiple=True, type=click.IntRange(min=0), help="Iteration(s) to push (default: all sealed).")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from builder.commands.options import iter_option, label_option, run_option, say
+from builder.commands.options import iter_option, label_option, locked, run_option, say
 
 
 @click.command()
+@locked
 @run_option
 @iter_option
 @click.option("--force", is_flag=True, help="Export again even when done from the same inputs.")
@@ -40,6 +41,7 @@ def export(run_dir, iteration, force, label):
 
 
 @click.command()
+@locked
 @run_option
 @iter_option
 @click.option("--no-validate", is_flag=True, help="Only render; skip Axolotl's validation.")
@@ -72,6 +74,7 @@ def config(run_dir, iteration, no_validate, label):
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
+@locked
 @run_option
 @iter_option
 @click.option("--launcher", type=click.Choice(["accelerate", "torchrun"]), help="Multi-GPU launcher (default: trainer.launcher).")
