@@ -292,10 +292,20 @@ class EftTask:
                 "templates": Templates.from_config(run.config.prompts), "checker": answer_checker(run, self.source),
                 "verdicts": _teacher_verdicts(self.opts.verdict, run.config.prompts.judge, teacher)}
 
+    def job(self, st: dict):
+        from builder.initdata import jobs
+
+        return jobs.job(st["run"], "eft")
+
+    def done(self, st: dict, c: int) -> dict | None:
+        from builder.initdata import jobs
+
+        return jobs.marker(st["run"], "eft", c)
+
     def run(self, st: dict, c: int, progress=None) -> dict:
         from builder.initdata import jobs
 
-        done = jobs.marker(st["run"], "eft", c)
+        done = self.done(st, c)
         if done is not None:
             return done
         chunk = self.problems[c * self.chunk_size:(c + 1) * self.chunk_size]

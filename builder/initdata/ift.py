@@ -165,8 +165,9 @@ def build_ift(run, teacher, opts: IftOptions, *, force: bool = False, progress=N
     removed = jobs.start(run, "ift", plan, force)
     tmpl = load_template(opts.template)
     computed, skipped = [], []
-    for c in range(n_chunks):
-        if jobs.marker(run, "ift", c) is not None:
+    # under each chunk's claim, so two `psr init-data` on one run share the chunks (store/jobs.py)
+    for c, marker in jobs.job(run, "ift").in_turn(list(range(n_chunks)), lambda c: jobs.marker(run, "ift", c)):
+        if marker is not None:
             skipped.append(c)
             continue
         chunk = items[c * chunk_size:(c + 1) * chunk_size]

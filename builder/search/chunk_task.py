@@ -55,10 +55,16 @@ class GenerateTask:
     def __setstate__(self, state):
         self.__dict__.update(state)
 
+    def job(self, w: Worker):
+        return chunks.job(w.run, self.iteration)
+
+    def done(self, w: Worker, c: int) -> dict | None:
+        return chunks.verify_marker(w.run, self.iteration, c, self.plan)
+
     def run(self, w: Worker, c: int, progress=None) -> dict:
         from builder.search.driver import run_search
 
-        done = chunks.verify_marker(w.run, self.iteration, c, self.plan)
+        done = self.done(w, c)
         if done is not None:
             return done
         cfg = w.run.config

@@ -31,6 +31,7 @@ class GenerateReport:
     shard: tuple[int, int] = (0, 1)
     computed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    by_others: list[int] = field(default_factory=list)  # computed by a cooperating process meanwhile
     n_problems: int = 0
     statuses: Counter = field(default_factory=Counter)
     stats: SearchStats = field(default_factory=SearchStats)
@@ -118,8 +119,14 @@ def _compute(run, iteration, plan, by_id, todo, report, progress, engine, execut
         if progress is not None and executor != "local":
             progress.chunk_done(c, marker, len(plan.chunk_ids(c)))
 
+    def other(c: int, marker: dict) -> None:
+        report.by_others.append(c)
+        report.n_problems -= len(plan.chunk_ids(c))
+        if progress is not None:
+            progress.skip(len(plan.chunk_ids(c)))
+
     run_chunks(task, todo, executor, ray_settings=run.config.executor.ray, address=address,
-               progress=progress if executor == "local" else None, on_done=done)
+               progress=progress if executor == "local" else None, on_done=done, on_other=other)
 
 
 @dataclass(slots=True)

@@ -9,11 +9,17 @@ Chunk c writes one Parquet part per table, RUN/data/<table>/iteration=N/part-<pr
 (atomic), before its marker. A marker whose part files still match their sha256 means "done";
 anything else is recomputed, so a killed or retried chunk (local, `--shard`, or a Ray task) is
 redone from scratch and never half-counted. Which process wrote a chunk does not matter.
+
+Cooperating processes (two `psr generate` on one iteration): a process computes chunk c only while
+it holds c's claim (store/lock.py, RUN/locks/<work folder>/chunk-00003.claim). `in_turn` takes
+every free claim, then polls the claims other processes hold: a chunk they finished is handed back
+as done, one whose holder died (its claim freed by the kernel) is computed here.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +68,30 @@ class ChunkJob:
 
     def marker_path(self, c: int) -> Path:
         return self.work / f"chunk-{c:05d}.json"
+
+    def claim_path(self, c: int) -> Path:
+        from builder.store.lock import locks_dir
+
+        return locks_dir(self.run.root) / self.work.relative_to(self.run.root) / f"chunk-{c:05d}.claim"
+
+    def in_turn(self, todo: list[int], done: Callable[[int], dict | None],
+                poll_seconds: float = 0.5) -> Iterator[tuple[int, dict | None]]:
+        """(c, None) while this process holds c's claim and must compute c (before the next item);
+        (c, marker) when another process finished c. `done(c)`: c's verified marker or None.
+        Passes over the chunks not yet had, taking each free claim; a pass that takes none waits."""
+        import time
+
+        from builder.store.lock import claim
+
+        pending = list(todo)
+        while pending:
+            for c in list(pending):
+                with claim(self.claim_path(c), wait=False) as mine:
+                    if mine:
+                        pending.remove(c)
+                        yield c, done(c)
+            if pending:
+                time.sleep(poll_seconds)  # every left chunk is claimed elsewhere: its holder finishes or dies
 
     def write(self, c: int, rows: dict[str, list], marker: dict, keep_empty: bool = True) -> dict:
         """Parts (atomic; an empty table gets none unless keep_empty), then the marker (atomic, last)."""
