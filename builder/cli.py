@@ -37,7 +37,7 @@ COMMANDS = [
 
 
 class PsrGroup(click.Group):
-    """Turns domain exceptions into one-line errors instead of tracebacks."""
+    """Turns domain exceptions (and a full disk) into one-line errors instead of tracebacks."""
 
     def invoke(self, ctx):
         try:
@@ -46,6 +46,13 @@ class PsrGroup(click.Group):
             err = click.ClickException(str(exc))
             err.exit_code = exc.exit_code
             raise err from None
+        except OSError as exc:  # a full disk outside store/atomic.py (a log, a model, a copy): one line too
+            from builder.store.atomic import disk_full
+
+            err = disk_full(exc, exc.filename or ctx.meta.get("psr.run_dir") or ".")
+            if err is None:
+                raise
+            raise click.ClickException(str(err)) from None
         except KeyboardInterrupt:
             click.echo("interrupted; rerun the same command to resume", err=True)
             sys.exit(130)

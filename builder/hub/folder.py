@@ -20,6 +20,7 @@ from pathlib import Path
 
 from builder.errors import InputError, PsrError
 from builder.store import Run, check_sealed_files, load_manifest
+from builder.store.atomic import disk_full
 from builder.store.manifest import sealed_iterations
 
 # Hub rule: ORG/NAME of letters, digits, '-', '_', '.'; no '--' or '..'; no leading/trailing '-' or '.'.
@@ -112,4 +113,8 @@ def _place(src: Path, dst: Path, link: bool) -> None:
             return
         except OSError:
             pass  # another filesystem or no hard links: copy instead
-    shutil.copy2(src, dst)
+    try:
+        shutil.copy2(src, dst)
+    except BaseException as exc:
+        dst.unlink(missing_ok=True)  # never half a file in the folder (a full disk, an interrupt)
+        raise disk_full(exc, dst) or exc

@@ -4,14 +4,20 @@ Write to a hidden temp name in the same folder (`.NAME.tmp-PID`, so a rename nev
 systems and two processes never share a temp file), fsync the file, rename it over the target,
 then fsync the folder so the rename itself survives a power loss. A reader sees the old file or
 the new one, never half of one; a killed writer leaves only a temp file, which `leftovers` finds.
+A failed write removes its temp file; a full disk becomes one PsrError naming the file and the free
+space (`disk_full`, also what builder/cli.py does with a full disk anywhere else).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
+
+from builder.errors import PsrError
 
 
 def temp_path(path: Path) -> Path:
@@ -36,10 +42,36 @@ def atomic_open(path: Path, mode: str = "w"):
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        full = disk_full(exc, path)
+        if full is not None:
+            raise full from None
         raise
     _fsync_dir(path.parent)
+
+
+def disk_full(exc: BaseException, path) -> PsrError | None:
+    """The one-line error for a write of `path` that failed on a full disk (ENOSPC), else None."""
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    return PsrError(f"no space left on the device writing {path} ({free_space(Path(path))} free there): "
+                    "free some space and rerun the same command, it resumes")
+
+
+def free_space(path: Path) -> str:
+    """Free bytes on the file system of `path` (its nearest existing folder), in KiB/MiB/GiB."""
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            free = float(shutil.disk_usage(folder).free)
+            break
+    else:
+        return "unknown"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if free < 1024 or unit == "GiB":
+            return f"{free:.0f} {unit}" if unit == "B" else f"{free:.1f} {unit}"
+        free /= 1024
+    return "unknown"
 
 
 def write_text(path: Path, text: str) -> Path:
