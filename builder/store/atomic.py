@@ -52,10 +52,11 @@ def atomic_open(path: Path, mode: str = "w"):
 
 
 def disk_full(exc: BaseException, path) -> PsrError | None:
-    """The one-line error for a write of `path` that failed on a full disk (ENOSPC), else None."""
+    """The one-line error for a write of `path` that failed on a full disk (ENOSPC, or a quota), else None."""
     if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
         return None
-    return PsrError(f"no space left on the device writing {path} ({free_space(Path(path))} free there): "
+    what = "no space left on the device" if exc.errno == errno.ENOSPC else "disk quota exceeded"
+    return PsrError(f"{what} writing {path} ({free_space(Path(path))} free there): "
                     "free some space and rerun the same command, it resumes")
 
 
