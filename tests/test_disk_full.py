@@ -90,3 +90,28 @@ def test_a_simulated_enospc_at_the_parquet_write(reference, tmp_path, tiny_model
     res = invoke("generate", "--run", path, "--iter", 1, "--quiet")
     assert res.exit_code == 0 and f"computed {N_PROBLEMS - 1} chunk(s)" in res.output, res.output
     assert table_hashes(path) == reference
+
+
+def test_push_dry_run_on_a_full_disk_leaves_an_empty_folder_and_reruns(tmp_path, monkeypatch):
+    """A simulated ENOSPC in the third file copy of `psr push --dry-run` (a write outside store/atomic.py)."""
+    from tests.test_push import build_run
+
+    run, out = build_run(tmp_path), tmp_path / "repo"
+    real, calls = shutil.copy2, []
+
+    def copy_then_fill(src, dst, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            with open(dst, "wb") as fh:
+                fh.write(b"half a file")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr(shutil, "copy2", copy_then_fill)
+    res = invoke("push", "--run", run.root, "--repo", "o/n", "--dry-run", out)
+    assert res.exit_code == 1
+    assert_one_line_naming_the_file(res.output)
+    assert out.is_dir() and not list(out.iterdir()) and sorted(p.name for p in tmp_path.iterdir()) == ["repo", "run"]
+    monkeypatch.setattr(shutil, "copy2", real)
+    res = invoke("push", "--run", run.root, "--repo", "o/n", "--dry-run", out)
+    assert res.exit_code == 0 and (out / "README.md").exists(), res.output

@@ -40,10 +40,7 @@ def publish(run: Run, repo_id: str, iterations=(), private: bool = False, dry_ru
     check_repo_id(repo_id)
     chosen = select_iterations(run, list(iterations))
     if dry_run is not None:
-        out = prepare_dir(Path(dry_run))
-        layout = build_folder(run, chosen, out)
-        write_card(out, card_inputs(run, repo_id, layout))
-        return PushResult(repo_id, chosen, folder=out)
+        return PushResult(repo_id, chosen, folder=_dry_run_folder(run, repo_id, chosen, prepare_dir(Path(dry_run))))
     if api is None:
         api = make_api(resolve_token())
     with tempfile.TemporaryDirectory(prefix="psr-push-") as tmp:
@@ -55,6 +52,26 @@ def publish(run: Run, repo_id: str, iterations=(), private: bool = False, dry_ru
             result.tags_created, result.tags_existing = create_tags(
                 api, repo_id, [tag_name(n) for n in chosen], result.commit, message)
     return result
+
+
+def _dry_run_folder(run: Run, repo_id: str, chosen: list[int], out: Path) -> Path:
+    """Build the folder beside the empty `out` and rename it into place: a failure (a full disk)
+    leaves `out` empty, so the same command can be rerun."""
+    import shutil
+
+    from builder.store.atomic import temp_path
+
+    tmp = temp_path(out)
+    try:
+        tmp.mkdir()
+        layout = build_folder(run, chosen, tmp)
+        write_card(tmp, card_inputs(run, repo_id, layout))
+        out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
 
 
 def _commit(api, run: Run, repo_id: str, layout: Layout, folder: Path, chosen: list[int], sleep, on_retry) -> PushResult:
