@@ -115,6 +115,8 @@ def _place(src: Path, dst: Path, link: bool) -> None:
             pass  # another filesystem or no hard links: copy instead
     try:
         shutil.copy2(src, dst)
-    except BaseException as exc:
-        dst.unlink(missing_ok=True)  # never half a file in the folder (a full disk, an interrupt)
-        raise disk_full(exc, dst) or exc
+    except OSError as exc:  # the folder is a temp one (push.py): only the message needs the path
+        full = disk_full(exc, dst)
+        if full is None:
+            raise
+        raise full from None
