@@ -134,6 +134,13 @@ class Search(Section):
         "accept", description="All-tie with the budget spent: accept the first distinct candidate (no pair) or abandon the tree (after a last rollback).")
     samples: int | None = Field(None, description="Samples per round (default: width); up to `width` distinct ones are judged.")
     chunk_size: int = Field(16, ge=1)
+    greedy_candidate: bool = Field(
+        False, description="tournament: one of the round's samples is the policy's greedy step (temperature 0) at the "
+        "prefix (candidate_index 0, nodes.is_greedy), so its own most likely mistake can become a rejected step.")
+    record_greedy: bool = Field(
+        False, description="tournament: record the policy's greedy step at every round's parent prefix and whether the "
+        "step checker calls it correct (nodes.greedy_step, greedy_step_correct), for the generation-verification gap "
+        "of `psr report`; one greedy request per parent, in the round's generation call. On with greedy_candidate.")
     mcts: Mcts = Mcts()
 
     @field_validator("samples")
@@ -153,6 +160,19 @@ class Search(Section):
         if v != "round_robin" and strategy == "solution":
             raise ValueError(f"strategy solution scores solutions instead of comparing them: use round_robin, got {v!r}")
         return v
+
+    @field_validator("greedy_candidate", "record_greedy")
+    @classmethod
+    def _greedy_in_the_tournament(cls, v: bool, info: ValidationInfo) -> bool:
+        strategy = info.data.get("strategy")
+        if v and strategy != "tournament":
+            raise ValueError(f"the greedy step is recorded by the step tournament only, not strategy {strategy!r}")
+        return v
+
+    @property
+    def greedy_steps(self) -> bool:
+        """Whether the round loop asks for the greedy step at each parent (recorded, or a candidate)."""
+        return self.greedy_candidate or self.record_greedy
 
     @property
     def n_samples(self) -> int:

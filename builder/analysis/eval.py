@@ -131,11 +131,14 @@ def search_config(run: Run, mode: str):
         # model_copy skips validation on purpose: the config forbids width 1 for generation runs.
         # verdict parse: one candidate is never judged, so the judge template's verdict header is moot
         return cfg.model_copy(update={"strategy": "tournament", "width": 1, "samples": None, "temperature": 0.0, "top_p": 1.0,
-                                      "verdict": "parse", "max_steps": run.config.eval.max_steps})
+                                      "verdict": "parse", "max_steps": run.config.eval.max_steps,
+                                      "greedy_candidate": False, "record_greedy": False})
     if cfg.strategy == "solution":
         raise InputError("eval mode search is the step tournament with a pairwise step judge; this run's judge "
                          "scores whole solutions (search.strategy solution): use --mode greedy")
-    return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps})
+    # search.greedy_candidate is part of the search and stays; record_greedy only feeds the nodes
+    # table, which an eval does not keep
+    return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps, "record_greedy": False})
 
 
 def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = "judge") -> list[dict]:

@@ -74,28 +74,54 @@ class SearchContext:
     verdicts: Any = None  # builder.verdicts.Verdicts (search.verdict); None: parse
 
     def generation_request(self, tree: Tree, parent: Node, round_: int) -> Request:
+        """The round's sampling request: n = search.samples, one fewer when the greedy step of
+        `search.greedy_candidate` takes the first place (add_candidates)."""
         prompt = self.renderer.generation_prompt(self.templates.reasoning, tree.problem, parent.path_texts())
         return Request(
-            prompt=prompt, n=self.cfg.n_samples, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
-            max_tokens=self.cfg.max_step_tokens, stop=(self.templates.step_stop,),
+            prompt=prompt, n=self.cfg.n_samples - bool(self.cfg.greedy_candidate), temperature=self.cfg.temperature,
+            top_p=self.cfg.top_p, max_tokens=self.cfg.max_step_tokens, stop=(self.templates.step_stop,),
             seed=derive_seed(self.seed, tree.tree_id, round_, "gen"),
         )
 
+    def greedy_request(self, tree: Tree, parent: Node, round_: int) -> Request | None:
+        """The greedy step (temperature 0) after `parent`, when `search.greedy_steps` asks for it and
+        no earlier round got it: a prefix has one greedy step, so rollbacks reuse it."""
+        if not self.cfg.greedy_steps or parent.greedy is not None:
+            return None
+        prompt = self.renderer.generation_prompt(self.templates.reasoning, tree.problem, parent.path_texts())
+        return Request(prompt=prompt, n=1, temperature=0.0, top_p=1.0, max_tokens=self.cfg.max_step_tokens,
+                       stop=(self.templates.step_stop,), seed=derive_seed(self.seed, tree.tree_id, round_, "greedy"))
+
+    def record_greedy(self, tree: Tree, parent: Node, completion: Completion) -> None:
+        """Keep the greedy step on its parent (nodes.greedy_step, greedy_step_correct)."""
+        from builder.steps import normalize_step
+
+        parent.greedy = completion
+        parent.greedy_step = normalize_step(completion.text, parent.depth + 1)
+        if self.checker is not None:
+            parent.greedy_step_correct = self.checker.check_step(tree.problem, parent.path_texts(), parent.greedy_step)
+        tree.gen_tokens += completion.n_tokens
+
     def add_candidates(self, tree: Tree, parent: Node, round_: int, completions: list[Completion]) -> list[Node]:
         """One child of `parent` per completion (normalized text, terminal flag, step_correct), then
-        `mark_distinct`; returns the distinct candidates to judge (see there)."""
+        `mark_distinct`; returns the distinct candidates to judge (see there). With
+        `search.greedy_candidate` the parent's greedy step comes first (candidate_index 0, is_greedy),
+        so it is always among the distinct candidates and samples equal to it are its duplicates."""
         from builder.steps import is_terminal, normalize_step
 
         prefix = parent.path_texts()
+        greedy_first = bool(self.cfg.greedy_candidate) and parent.greedy is not None
         out = []
-        for i, c in enumerate(completions):
+        for i, c in enumerate(([parent.greedy] if greedy_first else []) + list(completions)):
             node = tree.add_node(parent, round_, i)
             node.text = normalize_step(c.text, node.depth)
             node.is_terminal = is_terminal(c.text, c.finish_reason)
             node.finish_reason, node.n_tokens, node.logprob = c.finish_reason, c.n_tokens, c.logprob
             if self.checker is not None:
                 node.step_correct = self.checker.check_step(tree.problem, prefix, node.text)
-            tree.gen_tokens += c.n_tokens
+            node.is_greedy = greedy_first and i == 0
+            if not node.is_greedy:  # the greedy step's tokens were counted once, by record_greedy
+                tree.gen_tokens += c.n_tokens
             out.append(node)
         distinct = mark_distinct(out, self.cfg.width)
         n_distinct = sum(n.duplicate_of is None for n in out)

@@ -9,7 +9,9 @@ tree needs the engine (one distinct candidate everywhere, width 1, no rollouts) 
 
 Strategy interface (tournament.py, mcts.py): plan_generation / on_generated / plan_judging /
 on_judged / end_round / finalize, and optionally plan_rollouts / on_rollouts (on_rollouts is
-called for every active tree, with an empty list when it planned none).
+called for every active tree, with an empty list when it planned none) and plan_greedy /
+on_greedy (the tournament's greedy step at the parent, asked in the same generation call and
+recorded before on_generated).
 
 `run_search` needs no store: `psr generate` calls it per chunk, `psr eval` calls it with width 1
 (greedy solving, no judge calls) or width w (test-time search).
@@ -39,6 +41,7 @@ class SearchStats:
     gen_tokens: int = 0
     judge_tokens: int = 0
     rollout_requests: int = 0
+    greedy_requests: int = 0  # greedy steps asked for (search.greedy_candidate / record_greedy): one per parent
     # What the search did with its samples (summed over trees; see `count_tree`).
     sampling_rounds: int = 0  # rounds that sampled candidates
     samples: int = 0
@@ -128,13 +131,21 @@ def run_search(engine, renderer, problems: list[dict], search_cfg, templates: Te
 
 
 def _generation_phase(engine, strategy, ctx, active, stats, progress) -> None:
+    """One engine call: every tree's sampling request, plus (strategies with `plan_greedy`, the
+    tournament) the greedy requests of parents whose greedy step is not known yet."""
     planned = [(t, strategy.plan_generation(ctx, t, stats.rounds)) for t in active]
     planned = [(t, r) for t, r in planned if r is not None]
     if not planned:
         return
-    outputs = _call(engine, [r for _, r in planned], stats)
+    greedy = [(t, strategy.plan_greedy(ctx, t, stats.rounds)) for t, _ in planned] if hasattr(strategy, "plan_greedy") else []
+    greedy = [(t, g) for t, g in greedy if g is not None]
+    outputs = _call(engine, [r for _, r in planned] + [g for _, g in greedy], stats)
     tokens = 0
-    for (tree, _), completions in zip(planned, outputs, strict=True):
+    for (tree, _), completions in zip(greedy, outputs[len(planned):], strict=True):
+        strategy.on_greedy(ctx, tree, stats.rounds, completions[0])
+        tokens += completions[0].n_tokens
+    stats.greedy_requests += len(greedy)
+    for (tree, _), completions in zip(planned, outputs[:len(planned)], strict=True):
         strategy.on_generated(ctx, tree, stats.rounds, completions)
         tokens += sum(c.n_tokens for c in completions)
     stats.gen_requests += len(planned)

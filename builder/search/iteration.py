@@ -181,7 +181,7 @@ def _check_stray_parts(run, iteration: int, plan) -> None:
                        "remove them or rerun `psr generate --force`")
 
 
-TOTAL_KEYS = ("gen_tokens", "judge_tokens", "judge_calls", "gen_requests", "rollout_requests", "engine_calls",
+TOTAL_KEYS = ("gen_tokens", "judge_tokens", "judge_calls", "gen_requests", "rollout_requests", "greedy_requests", "engine_calls",
               "engine_seconds", "sampling_rounds", "samples", "distinct", "single_rounds", "judged_rounds",
               "all_tie_rounds", "rollbacks", "accepted_steps", "judge_stages")
 

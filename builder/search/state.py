@@ -32,6 +32,12 @@ class Node:
     n_tokens: int = 0
     logprob: float | None = None
     step_correct: bool | None = None
+    is_greedy: bool = False  # search.greedy_candidate: this candidate is the greedy step at its prefix
+    # The policy's greedy next step after this node (search.greedy_steps): one engine call per parent,
+    # reused by every later round that samples from it (rollbacks re-sample the same prefix).
+    greedy: "object | None" = None  # builder.engines.base.Completion, as generated
+    greedy_step: str | None = None
+    greedy_step_correct: bool | None = None
     children: list["Node"] = field(default_factory=list)
     # MCTS only: visits, the prior (judged win rate share among siblings), the leaf evaluation
     # (blend of rollout agreement and win rate), the rollout agreement, and backed-up values.
@@ -84,6 +90,7 @@ class Node:
             "duplicate_of": self.duplicate_of.node_id if self.duplicate_of is not None else None,
             "judged": self.judged, "rollout_score": self.rollout_score,
             "score": self.score, "n_steps": self.n_steps, "selection": self.selection,
+            "is_greedy": self.is_greedy, "greedy_step": self.greedy_step, "greedy_step_correct": self.greedy_step_correct,
         }
 
 

@@ -18,6 +18,10 @@ occurrence) and keep up to w distinct candidates in sampling order. Then:
 The tree is "finished" when the accepted step is terminal, "max_steps" when it is step `max_steps`.
 Width 1 is greedy solving: the single candidate is accepted with no judge call.
 
+The greedy step (search.greedy_candidate, record_greedy): the round's generation call also asks
+for the policy's greedy step at the parent, once per parent (plan_greedy / on_greedy); it is
+recorded on the parent and, with greedy_candidate, is the round's first candidate.
+
 Invariants (tested): with the round robin a round's judge calls are d(d-1) (both orders) or
 d(d-1)/2 (one) for its d judged distinct candidates, and 0 when d = 1, and every accepted step of
 a decisive round has the most wins among its distinct siblings; with every schedule the accepted
@@ -36,6 +40,15 @@ def current_parent(tree: Tree) -> Node:
 
 def plan_generation(ctx: SearchContext, tree: Tree, round_: int):
     return ctx.generation_request(tree, current_parent(tree), round_)
+
+
+def plan_greedy(ctx: SearchContext, tree: Tree, round_: int):
+    """The greedy step at the round's parent (search.greedy_candidate / record_greedy), or None."""
+    return ctx.greedy_request(tree, current_parent(tree), round_)
+
+
+def on_greedy(ctx: SearchContext, tree: Tree, round_: int, completion) -> None:
+    ctx.record_greedy(tree, current_parent(tree), completion)
 
 
 def on_generated(ctx: SearchContext, tree: Tree, round_: int, completions) -> None:
