@@ -81,7 +81,8 @@ def node(tree, k, parent, depth, rnd, idx, on_path=False, correct=None, tokens=1
             "is_terminal": terminal, "on_path": on_path, "wins": wins, "visits": None, "value": None,
             "finish_reason": None if parent is None else "stop", "n_tokens": 0 if parent is None else tokens,
             "logprob": None, "step_correct": correct, "duplicate_of": None, "judged": parent is not None,
-            "rollout_score": None, "score": None, "n_steps": None, "selection": None}
+            "rollout_score": None, "score": None, "n_steps": None, "selection": None,
+            "is_greedy": False, "greedy_step": None, "greedy_step_correct": None}
 
 
 def it1_nodes() -> list[dict]:
@@ -124,7 +125,8 @@ def pair(tree_id, pid, parent, depth, chosen, rejected, cc, rc, chosen_text="Ste
 
 def eval_row(pid, correct, bench="task:arithmetic", mode="greedy") -> dict:
     return {"model": "M", "benchmark": bench, "mode": mode, "problem_id": pid, "prediction": "4" if correct else None,
-            "correct": correct, "n_steps": 2, "n_tokens": 20, "solution": "Step 1: x\n", "label_source": "judge"}
+            "correct": correct, "n_steps": 2, "n_tokens": 20, "solution": "Step 1: x\n", "label_source": "judge",
+            "judge_calls": None, "judge_tokens": None}
 
 
 def build_two_iteration_run(tmp_path):

@@ -14,7 +14,8 @@ from tests.report_rows import pair
 
 def ev(pid, correct, label="judge"):
     return {"model": "M", "benchmark": "task:arithmetic", "mode": "greedy", "problem_id": pid,
-            "prediction": "1", "correct": correct, "n_steps": 2, "n_tokens": 9, "solution": "s", "label_source": label}
+            "prediction": "1", "correct": correct, "n_steps": 2, "n_tokens": 9, "solution": "s", "label_source": label,
+            "judge_calls": None, "judge_tokens": None}
 
 
 # 12 shared problems: M1 right on 0-7; M2 (judge) right on 0-5 and 8; M2-checker right on 0-7 and 8-11.

@@ -33,7 +33,8 @@ def _evals(run, iteration, right: set[int], ids=HELD_OUT):
 
     rows = [{"iteration": iteration, "model": f"M{iteration}", "benchmark": "task:arithmetic", "mode": "greedy",
              "problem_id": pid, "prediction": "1", "correct": i in right, "n_steps": 2, "n_tokens": 9,
-             "solution": "Step 1: x\n", "label_source": "judge"} for i, pid in enumerate(ids)]
+             "solution": "Step 1: x\n", "label_source": "judge",
+             "judge_calls": None, "judge_tokens": None} for i, pid in enumerate(ids)]
     write_table(run, "evals", iteration, "task-greedy", rows)
 
 

@@ -159,7 +159,7 @@ def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = "jud
             "model": model, "benchmark": bench.name, "mode": mode, "problem_id": t["problem_id"],
             "prediction": prediction, "correct": grade(prediction, gold.get(t["problem_id"]), bench.checker),
             "n_steps": t["n_steps"], "n_tokens": sum(n["n_tokens"] for n in steps), "solution": solution,
-            "label_source": label,
+            "label_source": label, "judge_calls": t["judge_calls"], "judge_tokens": t["judge_tokens"],
         })
     return rows
 

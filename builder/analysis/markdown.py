@@ -10,11 +10,12 @@ from pathlib import Path
 
 from builder.analysis.plots import PLOTS, write_plots
 from builder.analysis.sections import JUDGE_EVAL, SECTIONS, STATISTICS
+from builder.analysis.stats_markdown import GAP_HEADER, GAP_NOTES, gap_body
 from builder.analysis.stats_markdown import HEADER as STATS_HEADER
 from builder.analysis.stats_markdown import NOTES as STATS_NOTES
 from builder.analysis.stats_markdown import statistics_body
 
-LONG_SECTIONS = {"evals", "evals_paired", "judge_eval", "verdict_calibration", "ceiling"}
+LONG_SECTIONS = {"evals", "evals_paired", "judge_eval", "verdict_calibration", "ceiling", "search_vs_greedy"}
 
 
 def fmt(value) -> str:
@@ -58,6 +59,9 @@ def render(report: dict, plots: dict[str, Path | None], out_dir: Path) -> str:
     lines += [f"## {STATISTICS[1]}", ""]
     lines += (table(STATS_HEADER, statistics_body(stats)) + [""] + STATS_NOTES) if stats else ["no data (run `psr eval`)"]
     lines += [""]
+    if any(r["gap"] is not None or r["svg_difference"] is not None for r in stats):
+        lines += ["## Generation-verification gap and test-time search per model", ""]
+        lines += table(GAP_HEADER, gap_body(stats)) + [""] + GAP_NOTES + [""]
     lines += ["## Plots", ""]
     for name, _, title in PLOTS:
         path = plots.get(name)

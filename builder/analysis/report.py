@@ -35,6 +35,8 @@ def build_report(run: Run, threads: int | None = None) -> dict:
     finally:
         db.close()
     sections["ceiling"] = [ceiling_stats(r) for r in sections["ceiling"]]
+    sections["gap"] = [gap_stats(r) for r in sections["gap"]]
+    sections["search_vs_greedy"] = [search_vs_greedy_stats(r) for r in sections["search_vs_greedy"]]
     sections[JUDGE_EVAL[0]] = judge_eval_rows(run)
     queries[JUDGE_EVAL[0]] = "RUN/eval/judge-M*.json"
     iterations = sorted({r["iteration"] for section in sections.values() for r in section})
@@ -67,6 +69,23 @@ def ceiling_stats(row: dict) -> dict:
             only, lost = row[f"{who}_only"], row[f"base_only_{who}"]
             out[f"{who}_p"] = None if k is None else mcnemar_exact(only, lost)
     return out
+
+
+def gap_stats(row: dict) -> dict:
+    """A gap row (builder/sql/gap.sql) plus the gap's 95 % interval, paired over the mixed rounds
+    (Wald on the paired difference), and the exact McNemar p of judge vs greedy on those rounds."""
+    from builder.analysis.stats import mcnemar_exact, paired_difference_interval
+
+    n, b, c = row["mixed_rounds"], row["judge_only"], row["greedy_only"]
+    lo, hi = paired_difference_interval(b, c, n) if n else (None, None)
+    return {**row, "gap_ci_low": lo, "gap_ci_high": hi, "gap_p": mcnemar_exact(b, c) if n else None}
+
+
+def search_vs_greedy_stats(row: dict) -> dict:
+    """A search_vs_greedy row (builder/sql/search_vs_greedy.sql) plus the exact McNemar p."""
+    from builder.analysis.stats import mcnemar_exact
+
+    return {**row, "mcnemar_p": mcnemar_exact(row["only_search"], row["only_greedy"])}
 
 
 def judge_eval_rows(run: Run) -> list[dict]:

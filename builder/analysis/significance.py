@@ -4,7 +4,10 @@ Greedy (and search, where evaluated) accuracy with a 95 % Wilson interval, the p
 to the previous evaluated model with an exact McNemar p-value (counts from builder/sql/evals_paired.sql),
 and beside them the judge and drift figures of the same model: judge accuracy on labeled EFT pairs
 (`psr eval-judge --save`), on its own candidates (judge_truth), the share of right-over-wrong pairs
-(pairs_truth), the first-position rate (judge_consistency) and steps per solution (evals, drift).
+(pairs_truth), the first-position rate (judge_consistency) and steps per solution (evals, drift);
+the generation-verification gap at the model's mixed rounds (gap) and its test-time search against
+greedy on the same problems (search_vs_greedy), each with its judge tokens per decision and judge
+calls per accepted step.
 Iteration N's search, pairs and judgments are M(N)'s, so they sit on M(N)'s row.
 """
 
@@ -46,11 +49,29 @@ def paired_cells(row: dict | None) -> dict:
             "mcnemar_p": mcnemar_exact(row["only_prev"], row["only_this"])}
 
 
+def gap_cells(gap: dict | None, svg: dict | None) -> dict:
+    """The generation-verification gap of the model's own search (report section gap) and its
+    test-time search vs greedy on the benchmark (section search_vs_greedy), with their costs."""
+    gap, svg = gap or {}, svg or {}
+    return {
+        "gap_rounds": gap.get("mixed_rounds"), "judge_round_accuracy": gap.get("judge_accuracy"),
+        "greedy_step_accuracy": gap.get("greedy_accuracy"), "gap": gap.get("gap"),
+        "gap_ci_low": gap.get("gap_ci_low"), "gap_ci_high": gap.get("gap_ci_high"), "gap_p": gap.get("gap_p"),
+        "search_judge_tokens_per_decision": gap.get("judge_tokens_per_decision"),
+        "search_judge_calls_per_step": gap.get("judge_calls_per_step"),
+        "svg_problems": svg.get("problems_shared"), "svg_only_search": svg.get("only_search"),
+        "svg_only_greedy": svg.get("only_greedy"), "svg_difference": svg.get("difference"),
+        "svg_mcnemar_p": svg.get("mcnemar_p"), "eval_judge_tokens_per_decision": svg.get("judge_tokens_per_decision"),
+        "eval_judge_calls_per_step": svg.get("judge_calls_per_step"),
+    }
+
+
 def statistics_rows(sections: dict) -> list[dict]:
     evals, paired = sections.get("evals", []), [r for r in sections.get("evals_paired", []) if r["mode"] == "greedy"]
     judge_eval = _judge_eval(sections.get("judge_eval", []))
     truth, pairs = _by_iteration(sections.get("judge_truth", [])), _by_iteration(sections.get("pairs_truth", []))
     consistency, drift = _by_iteration(sections.get("judge_consistency", [])), _by_iteration(sections.get("drift", []))
+    gap, svg = _by_iteration(sections.get("gap", [])), sections.get("search_vs_greedy", [])
     out = []
     for bench, n in sorted({(r["benchmark"], r["iteration"]) for r in evals}):
         greedy = _by_iteration(evals, benchmark=bench, mode="greedy").get(n)
@@ -67,5 +88,6 @@ def statistics_rows(sections: dict) -> list[dict]:
             "first_position_rate": consistency.get(n, {}).get("first_position_rate"),
             "eval_steps_mean": (greedy or {}).get("steps_mean"),
             "search_steps_mean": drift.get(n, {}).get("steps_mean"),
+            **gap_cells(gap.get(n), _by_iteration(svg, benchmark=bench).get(n)),
         })
     return out

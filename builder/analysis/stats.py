@@ -37,6 +37,17 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def paired_difference_interval(only_a: int, only_b: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wald interval (95 % by default) of a paired difference of proportions, p_a - p_b, over n
+    units each scored for both: (only_a - only_b) / n +- z * sqrt(only_a + only_b - (only_a -
+    only_b)^2 / n) / n, clipped to [-1, 1]; (-1, 1) when n is 0. Rough for few discordant units."""
+    if n <= 0:
+        return (-1.0, 1.0)
+    diff = (only_a - only_b) / n
+    half = z * math.sqrt(max(0.0, only_a + only_b - (only_a - only_b) ** 2 / n)) / n
+    return (max(-1.0, diff - half), min(1.0, diff + half))
+
+
 def paired_counts(a: dict[str, bool], b: dict[str, bool]) -> dict[str, int]:
     """Discordance of two models' correctness on the problems both were scored on (keyed by id)."""
     shared = a.keys() & b.keys()
