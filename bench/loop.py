@@ -13,11 +13,16 @@ figures come from `psr report --format json` (its statistics section), so they a
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 1 --set problems.per_iteration=[128]
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --ceiling
     .venv/bin/python bench/loop.py --work /tmp/tune --iters 1 --seeds 0 --m1 runs/demo/models/M1 --split validation
+    .venv/bin/python bench/loop.py --work /tmp/gap --iters 1 --seeds 0 --search --set search.record_greedy=true
 
 With --ceiling every iteration also trains the oracle ablation (`psr pairs/export/config/train
 --label checker`, ORACLE-labelled pairs into M(N+1)-checker, never the loop's model) and evaluates
 it on the same held-out problems: the ceiling table (report section "ceiling") is printed beside
 the loop's results, so a null can be read as "the judge" or "the trainer".
+
+With search.record_greedy (or greedy_candidate) the gap table shows each model's judge on its own
+mixed rounds against its greedy step at the same rounds (report section gap), and with --search
+test-time search against greedy on the same problems (section search_vs_greedy).
 
 Pooled rows: accuracies summed over seeds (Wilson interval over the pooled counts) and the McNemar
 test on the summed discordant counts (each seed's problems and models are independent pairs).
@@ -191,6 +196,38 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def gap_table(results: list[dict]) -> str:
+    """Per seed and model: the judge on its own mixed rounds, the policy's greedy step at the same
+    rounds, the gap with its 95 % interval and McNemar p (report section gap: needs search.record_greedy
+    or greedy_candidate), test-time search vs greedy (section search_vs_greedy: needs --search), and
+    their judge costs; pooled rows sum the rounds' and problems' discordant counts over seeds."""
+    from builder.analysis.stats import mcnemar_exact, paired_difference_interval
+
+    lines = ["| seed | model | judge on own mixed rounds (n) | greedy step there | gap [95 % CI] (p) | "
+             "judge tokens/decision, calls/step | search vs greedy (only search/only greedy) (n) | McNemar p | "
+             "eval judge tokens/decision, calls/step |", "|" + "---|" * 9]
+    pool: dict[str, list[int]] = {}
+    for res in results:
+        for r in res["stats"]:
+            if r.get("gap") is None and r.get("svg_difference") is None:
+                continue
+            gap = "-" if r["gap"] is None else (f"{r['gap']:+.3f} [{r['gap_ci_low']:+.3f}, {r['gap_ci_high']:+.3f}] "
+                                                  f"({_f(r['gap_p'], '.3g')})")
+            svg = "-" if r["svg_difference"] is None else \
+                f"{r['svg_difference']:+.3f} ({r['svg_only_search']}/{r['svg_only_greedy']}) ({r['svg_problems']})"
+            lines.append(f"| {res['seed']} | {r['model']} | {_f(r['judge_round_accuracy'])} ({r['gap_rounds'] or 0}) | "
+                         f"{_f(r['greedy_step_accuracy'])} | {gap} | {_f(r['search_judge_tokens_per_decision'], '.1f')}, "
+                         f"{_f(r['search_judge_calls_per_step'], '.1f')} | {svg} | {_f(r['svg_mcnemar_p'], '.3g')} | "
+                         f"{_f(r['eval_judge_tokens_per_decision'], '.1f')}, {_f(r['eval_judge_calls_per_step'], '.1f')} |")
+            if r["gap"] is not None:
+                acc = pool.setdefault(r["model"], [0, 0, 0])
+                acc[0], acc[1], acc[2] = acc[0] + r["gap_judge_only"], acc[1] + r["gap_greedy_only"], acc[2] + r["gap_rounds"]
+    for model, (b, c, n) in sorted(pool.items(), key=lambda kv: int(kv[0][1:])):
+        lo, hi = paired_difference_interval(b, c, n)
+        lines.append(f"| pooled | {model} | | | {(b - c) / n:+.3f} [{lo:+.3f}, {hi:+.3f}] ({mcnemar_exact(b, c):.3g}) | | | | |")
+    return "\n".join(lines)
+
+
 def vs_m1_table(results: list[dict]) -> str:
     """The goal's test: each later model against M1 on the same problems (greedy), per seed and pooled."""
     from builder.analysis.stats import mcnemar_exact
@@ -243,6 +280,9 @@ def main() -> None:
     results = [one_seed(s, args) for s in args.seeds]
     (Path(args.work) / "loop.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(table(results))
+    if any(r.get("gap") is not None or r.get("svg_difference") is not None for res in results for r in res["stats"]):
+        print("\nGeneration-verification gap (judge minus its own greedy step at mixed rounds) and search vs greedy:")
+        print(gap_table(results))
     print("\nEach model against M1 (the goal: M3 > M1 with p < 0.05):")
     print(vs_m1_table(results))
     if args.ceiling:

@@ -54,7 +54,8 @@ def gap_cells(gap: dict | None, svg: dict | None) -> dict:
     test-time search vs greedy on the benchmark (section search_vs_greedy), with their costs."""
     gap, svg = gap or {}, svg or {}
     return {
-        "gap_rounds": gap.get("mixed_rounds"), "judge_round_accuracy": gap.get("judge_accuracy"),
+        "gap_rounds": gap.get("mixed_rounds"), "gap_judge_only": gap.get("judge_only"),
+        "gap_greedy_only": gap.get("greedy_only"), "judge_round_accuracy": gap.get("judge_accuracy"),
         "greedy_step_accuracy": gap.get("greedy_accuracy"), "gap": gap.get("gap"),
         "gap_ci_low": gap.get("gap_ci_low"), "gap_ci_high": gap.get("gap_ci_high"), "gap_p": gap.get("gap_p"),
         "search_judge_tokens_per_decision": gap.get("judge_tokens_per_decision"),
