@@ -182,6 +182,10 @@ class Search(Section):
 
 class Pairs(Section):
     require_head_to_head: bool = Field(True, description="Keep a pair only when the chosen step won every parseable direct judgment against the rejected one (and at least one).")
+    per_round: Literal["best_worst", "ranked"] = Field(
+        "best_worst", description="Pairs per decided round: best_worst (the paper: the accepted step over the worst) or "
+        "ranked (every judged candidate over every judged candidate with a lower judge score; pairs.chosen_rank, "
+        "rejected_rank and margin say which).")
     min_margin: float = 0.0
     max_prompt_chars: int | None = None
     max_step_chars: int | None = None

@@ -57,20 +57,24 @@ _norm = norm_body
 
 
 def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str],
-                    schedule_of: dict[str, str | None] | None = None) -> list[tuple[dict, dict]]:
+                    schedule_of: dict[str, str | None] | None = None, per_round: str = "best_worst") -> list[tuple[dict, dict]]:
     """(chosen node row, rejected node row) candidates from all trees' node rows. `schedule_of`:
-    tree_id -> trees.judge_schedule; trees without one (older rows) pair by the round robin's wins."""
+    tree_id -> trees.judge_schedule; trees without one (older rows) pair by the round robin's wins.
+    `per_round` (pairs.per_round): best_worst, or ranked (`ranked_pairs` of every decided round)."""
     schedule_of = schedule_of or {}
     out = []
     for group in rounds_of(nodes, keep=lambda n: n["judged"]):  # the judged distinct candidates
         if strategy_of[group[0]["tree_id"]] == "solution":  # scored, not compared: ties are by score
-            out.extend(_solution_pair(group))
+            out.extend(ranked_pairs(group, "solution") if per_round == "ranked" else _solution_pair(group))
             continue
         named = schedule_of.get(group[0]["tree_id"]) is not None  # best/worst recorded in nodes.selection
         if len(group) < 2 or (not named and len({n["wins"] for n in group}) == 1):
             continue  # nothing judged, or an all-tie round: no preference was expressed
         if named and not any(n["selection"] == "worst" for n in group):
             continue  # the schedule left the round undecided
+        if per_round == "ranked":
+            out.extend(ranked_pairs(group, strategy_of[group[0]["tree_id"]]))
+            continue
         if strategy_of[group[0]["tree_id"]] == "mcts":
             key = lambda n: (n["value"], n["visits"], -n["candidate_index"])  # noqa: E731
             out.append((max(group, key=key), min(group, key=key)))
@@ -84,6 +88,31 @@ def candidate_pairs(nodes: list[dict], strategy_of: dict[str, str],
             others = [n for n in group if n is not chosen]
             out.append((chosen, min(others, key=lambda n: (n["wins"], n["candidate_index"]))))
     return out
+
+
+# --- pairs.per_round: ranked (self-contained: judge scores, ranks, every winner over every loser) ---
+
+def judge_score(node: dict, strategy: str) -> float | None:
+    """The score a round's judging gave a candidate: wins (tournament), value (mcts), mean
+    self-score (solution); None when it has none."""
+    value = node["value"] if strategy == "mcts" else node["score"] if strategy == "solution" else node["wins"]
+    return None if value is None else float(value)
+
+
+def judge_ranks(group: list[dict], strategy: str) -> dict[str, int | None]:
+    """node_id -> rank among the round's judged candidates by judge score: 1 + the candidates
+    scored strictly higher (equal scores share a rank); None for a candidate without a score."""
+    scores = {n["node_id"]: judge_score(n, strategy) for n in group}
+    known = [v for v in scores.values() if v is not None]
+    return {k: None if v is None else 1 + sum(o > v for o in known) for k, v in scores.items()}
+
+
+def ranked_pairs(group: list[dict], strategy: str) -> list[tuple[dict, dict]]:
+    """Every (winner, loser) of one round's judged candidates whose judge scores differ, the higher
+    score chosen; in candidate order of the winner, then of the loser. Nothing when all scores tie."""
+    scored = [(n, judge_score(n, strategy)) for n in group]
+    scored = [(n, v) for n, v in scored if v is not None]
+    return [(a, b) for a, va in scored for b, vb in scored if va > vb]
 
 
 def rounds_of(nodes: list[dict], keep=None) -> list[list[dict]]:
@@ -168,7 +197,10 @@ def extract_pairs(trees: list[dict], nodes: list[dict], judgments: list[dict], p
     tree_of = {t["tree_id"]: t for t in trees}
     strategy_of = {t["tree_id"]: t["strategy"] for t in trees}
     rows, dropped = [], dict.fromkeys(GATES, 0)
-    candidates = candidate_pairs(nodes, strategy_of, {t["tree_id"]: t.get("judge_schedule") for t in trees})
+    per_round = getattr(cfg, "per_round", "best_worst")
+    candidates = candidate_pairs(nodes, strategy_of, {t["tree_id"]: t.get("judge_schedule") for t in trees}, per_round)
+    ranks = {k: v for group in rounds_of(nodes, keep=lambda n: n["judged"])
+             for k, v in judge_ranks(group, strategy_of[group[0]["tree_id"]]).items()}
     for chosen, rejected in candidates:
         tree = tree_of[chosen["tree_id"]]
         prefix = path_texts(by_id, chosen["parent_id"])
@@ -181,7 +213,8 @@ def extract_pairs(trees: list[dict], nodes: list[dict], judgments: list[dict], p
         if failed:
             dropped[failed] += 1
             continue
-        row = _row(iteration, tree, chosen, rejected, prompt, prefix, margin)
+        row = _row(iteration, tree, chosen, rejected, prompt, prefix, margin,
+                   ranks.get(chosen["node_id"]), ranks.get(rejected["node_id"]), ranked=per_round == "ranked")
         if tree["strategy"] == "solution":  # whole responses: both end with EOS
             row.update(is_final_step=True, chosen_terminal=True, rejected_terminal=True)
         rows.append(row)
@@ -205,9 +238,15 @@ def _margin(chosen: dict, rejected: dict, strategy: str) -> float:
     return float(chosen["wins"] - rejected["wins"])
 
 
-def _row(iteration, tree, chosen, rejected, prompt, prefix, margin) -> dict:
+def _row(iteration, tree, chosen, rejected, prompt, prefix, margin, chosen_rank=None, rejected_rank=None,
+         ranked: bool = False) -> dict:
+    # a ranked round gives several pairs: their ids name both candidates
+    pair_id = f"{chosen['parent_id']}#{chosen['round']}"
+    if ranked:
+        pair_id += f":{chosen['candidate_index']}>{rejected['candidate_index']}"
     return {
-        "iteration": iteration, "pair_id": f"{chosen['parent_id']}#{chosen['round']}", "tree_id": tree["tree_id"],
+        "iteration": iteration, "pair_id": pair_id, "tree_id": tree["tree_id"], "round": chosen["round"],
+        "chosen_rank": chosen_rank, "rejected_rank": rejected_rank,
         "problem_id": tree["problem_id"], "parent_id": chosen["parent_id"], "depth": chosen["depth"],
         "chosen_node": chosen["node_id"], "rejected_node": rejected["node_id"], "prompt": prompt,
         "prefix": "".join(prefix), "chosen": chosen["text"], "rejected": rejected["text"],

@@ -120,7 +120,8 @@ def pair(tree_id, pid, parent, depth, chosen, rejected, cc, rc, chosen_text="Ste
             "rejected_node": f"{tree_id}/{rejected}", "prompt": "p", "prefix": "", "chosen": chosen_text,
             "rejected": rejected_text, "chosen_wins": 3, "rejected_wins": 0, "margin": 3.0,
             "is_final_step": False, "chosen_terminal": False, "rejected_terminal": False,
-            "chosen_correct": cc, "rejected_correct": rc, "label_source": "judge"}
+            "chosen_correct": cc, "rejected_correct": rc, "label_source": "judge",
+            "round": None, "chosen_rank": None, "rejected_rank": None}
 
 
 def eval_row(pid, correct, bench="task:arithmetic", mode="greedy") -> dict:

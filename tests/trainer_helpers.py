@@ -43,6 +43,7 @@ def pair_row(renderer, tmpl, depth: int, chosen: str, rejected: str, *, final: b
         "prefix": prefix, "chosen": chosen, "rejected": rejected, "chosen_wins": 9, "rejected_wins": 1,
         "margin": 8.0, "is_final_step": final, "chosen_terminal": final, "rejected_terminal": rejected_terminal,
         "chosen_correct": True, "rejected_correct": False, "label_source": "judge",
+        "round": None, "chosen_rank": None, "rejected_rank": None,
     }
 
 
