@@ -22,6 +22,12 @@ def step_body(text: str) -> str:
     return _MARKER.sub("", text, count=1).strip()
 
 
+def norm_body(text: str) -> str:
+    """The step body with whitespace collapsed: equal strings mean the same step (the pairs'
+    `identical` gate, builder/pairs/gates.py, and the search's distinct candidates, builder/search/context.py)."""
+    return " ".join(step_body(text).split())
+
+
 def normalize_step(raw: str, step_number: int) -> str:
     """"Step <step_number>: <body>\\n" whatever marker (wrong number, none) the model wrote."""
     return f"Step {step_number}: {step_body(raw)}\n"

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from builder.checker_pairs import checker_candidates
+from builder.pairs.checker import checker_candidates
 from builder.tasks.arithmetic import OP_STEP, answer_step, apply, check_step, op_step, parse_problem
 from tests.helpers import invoke, run_with_problems
 from tests.scripted_engine import ScriptedEngine, hashed

@@ -1,4 +1,4 @@
-"""`pairs.per_round: ranked` on a round written here by hand (builder/pairs.py ranked_pairs).
+"""`pairs.per_round: ranked` on a round written here by hand (builder/pairs/judge.py ranked_pairs).
 
 Round 1 (root, round robin, both orders) judges four distinct candidates c0..c3 (nodes 1-4) and
 has a duplicate of c1 (node 5, never judged). Verdicts:

@@ -29,7 +29,7 @@ def new_run(path, model_dir):
 
 
 def assert_duplicates_point_at_an_identical_sibling(nodes):
-    from builder.pairs import norm_body
+    from builder.steps import norm_body
 
     by_id = {n["node_id"]: n for n in nodes}
     for n in nodes:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from builder.errors import InputError
 from builder.store import Run
+from builder.store.model_ref import JUDGE, label_suffix
 
 MODES = ("greedy", "search")
 HUB_SPLIT = "test"
@@ -47,9 +48,9 @@ class EvalSummary:
         return self.correct / self.problems if self.problems else 0.0
 
 
-def part_name(benchmark: str, mode: str, label: str = "judge") -> str:
+def part_name(benchmark: str, mode: str, label: str = JUDGE) -> str:
     """The evals part file of one benchmark, mode and model variant (a rerun replaces it)."""
-    variant = "" if label == "judge" else f"-{label}"
+    variant = label_suffix(label)
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{benchmark}-{mode}{variant}").strip("_")
 
 
@@ -141,7 +142,7 @@ def search_config(run: Run, mode: str):
     return cfg.model_copy(update={"strategy": "tournament", "max_steps": run.config.eval.max_steps, "record_greedy": False})
 
 
-def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = "judge") -> list[dict]:
+def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = JUDGE) -> list[dict]:
     """One evals row per tree: the accepted path as the solution, its boxed answer graded."""
     from builder.steps import extract_boxed
 
@@ -164,12 +165,12 @@ def eval_rows(result, bench: Benchmark, mode: str, model: str, label: str = "jud
     return rows
 
 
-def eval_step(iteration: int, bench_name: str, mode: str, label: str = "judge") -> str:
+def eval_step(iteration: int, bench_name: str, mode: str, label: str = JUDGE) -> str:
     """The done-marker name of one evals part (builder/store/done.py)."""
     return f"eval/iteration={iteration}/{part_name(bench_name, mode, label)}"
 
 
-def eval_fingerprint(run: Run, iteration: int, bench: Benchmark, mode: str, label: str = "judge") -> str:
+def eval_fingerprint(run: Run, iteration: int, bench: Benchmark, mode: str, label: str = JUDGE) -> str:
     """Everything an evals part depends on: the model's weights, the problems (so --limit, --split and
     eval.search_limit), the search settings of the mode, the prompts, the engine and the seed."""
     from dataclasses import asdict
@@ -187,7 +188,7 @@ def eval_fingerprint(run: Run, iteration: int, bench: Benchmark, mode: str, labe
 
 
 def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, progress=None,
-             label: str = "judge") -> EvalSummary:
+             label: str = JUDGE) -> EvalSummary:
     """Solve every problem of `bench` with M(iteration) and write the evals part of (bench, mode).
 
     label="checker": `loaded` is M(iteration)-checker; its rows carry label_source 'checker'.
@@ -213,7 +214,7 @@ def evaluate(run: Run, iteration: int, bench: Benchmark, mode: str, loaded, prog
 
 
 def evaluate_benchmarks(run: Run, iteration: int, benches, modes, fields: dict[str, str], limit: int | None = None,
-                        split: str = HUB_SPLIT, if_needed: bool = False, label: str = "judge"):
+                        split: str = HUB_SPLIT, if_needed: bool = False, label: str = JUDGE):
     """`psr eval`'s loop: every benchmark in every mode (defaults: run.yaml eval.*), M(iteration) loaded once.
 
     Yields (benchmark name, mode, EvalSummary), the summary None for a pair skipped by if_needed

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from builder.store import Run
+from builder.store.model_ref import JUDGE
 
 
 @dataclass(slots=True)
@@ -16,7 +17,7 @@ class Loaded:
     renderer: Any
 
 
-def load_model(run: Run, n: int, label: str = "judge") -> Loaded:
+def load_model(run: Run, n: int, label: str = JUDGE) -> Loaded:
     from builder.engines import load_engine
     from builder.prompts import ChatRenderer
 

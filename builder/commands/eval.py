@@ -45,10 +45,10 @@ def eval_cmd(run_dir, iteration, benches, modes, limit, fields, split, if_needed
     """
     from builder.analysis.eval import evaluate_benchmarks
     from builder.problems import parse_fields
-    from builder.store import Run
+    from builder.store import ModelRef, Run
 
     run = Run.open(run_dir)
-    name = f"M{iteration}" if label == "judge" else f"M{iteration}-{label}"
+    name = ModelRef(iteration, label).name
     results = evaluate_benchmarks(run, iteration, benches, modes, parse_fields(list(fields)), limit, split, if_needed,
                                   label)
     for bench_name, mode, s in results:

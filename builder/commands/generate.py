@@ -127,34 +127,31 @@ def pairs(run_dir, iteration, label, force):
       psr pairs --run runs/demo --iter 1
       psr pairs --run runs/demo --iter 1 --label checker
     """
-    from builder.pairs import build_pairs, gates_text, no_pairs_hint
-    from builder.store import Run
+    from builder.pairs import build_pairs, gates_text
+    from builder.store import ModelRef, Run
 
     run = Run.open(run_dir)
-    if label == "checker":
-        return _checker_pairs(run, iteration, force)
-    report = build_pairs(run, iteration, force)
+    oracle = ModelRef.trained_by(iteration, label).ablation
+    report = build_pairs(run, iteration, force, label)
     if report.already:
-        say(f"iteration {iteration}: pairs already extracted ({gates_text(report.gates)}); --force redoes them")
+        say(f"iteration {iteration}: {label + ' ' if oracle else ''}pairs already extracted ({gates_text(report.gates)}); "
+            "--force redoes them")
+    elif oracle:
+        report_removed(report.removed)
+        r = report.gates["rounds"]
+        say(f"iteration {iteration}: {len(report.rows)} {label} (oracle-labelled) pairs ({gates_text(report.gates)}); "
+            f"of {r['rounds']} rounds: {r['all_correct']} all correct, {r['all_wrong']} all wrong, "
+            f"{r['single']} single candidate, {r['unlabelled']} unlabelled")
     else:
         report_removed(report.removed)
         say(f"iteration {iteration}: {len(report.rows)} pairs ({gates_text(report.gates)})")
-    if report.gates and not report.gates["kept"]:
-        # a valid outcome, not an error: the table is written (empty); `psr export` refuses it
-        say(f"iteration {iteration} has 0 pairs, so M{iteration + 1} cannot be trained from it: "
-            + no_pairs_hint(report.gates, run.config.search.strategy, run.root, iteration))
+    if not oracle and report.gates and not report.gates["kept"]:
+        _no_pairs(run, iteration, report.gates)
 
 
-def _checker_pairs(run, iteration: int, force: bool) -> None:
-    from builder.checker_pairs import build_checker_pairs
-    from builder.pairs import gates_text
+def _no_pairs(run, iteration: int, gates: dict) -> None:
+    """A valid outcome, not an error: the table is written (empty); `psr export` refuses it."""
+    from builder.pairs import no_pairs_hint
 
-    report = build_checker_pairs(run, iteration, force)
-    if report.already:
-        say(f"iteration {iteration}: checker pairs already extracted ({gates_text(report.gates)}); --force redoes them")
-        return
-    report_removed(report.removed)
-    r = report.gates["rounds"]
-    say(f"iteration {iteration}: {len(report.rows)} checker (oracle-labelled) pairs ({gates_text(report.gates)}); "
-        f"of {r['rounds']} rounds: {r['all_correct']} all correct, {r['all_wrong']} all wrong, "
-        f"{r['single']} single candidate, {r['unlabelled']} unlabelled")
+    say(f"iteration {iteration} has 0 pairs, so M{iteration + 1} cannot be trained from it: "
+        + no_pairs_hint(gates, run.config.search.strategy, run.root, iteration))

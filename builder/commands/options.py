@@ -36,7 +36,9 @@ def force_option(f):
 
 def label_option(what: str):
     """--label judge|checker: the loop's self-judged pairs, or the oracle-labelled ablation."""
-    return click.option("--label", default="judge", show_default=True, type=click.Choice(["judge", "checker"]),
+    from builder.store.model_ref import JUDGE, LABELS
+
+    return click.option("--label", default=JUDGE, show_default=True, type=click.Choice(LABELS),
                         help=f"judge: the model's self-judged pairs; checker: the oracle ablation "
                              f"(pairs labelled by the task's step checker) {what}.")
 

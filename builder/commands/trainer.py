@@ -27,16 +27,17 @@ def export(run_dir, iteration, force, label):
     \b
     Example: psr export --run runs/demo --iter 1
     """
-    from builder.store import Run
+    from builder.store import ModelRef, Run
+    from builder.store.model_ref import M1_GIVEN
     from builder.trainer.export import export_iteration
 
     res = export_iteration(Run.open(run_dir), iteration, force=force, label=label)
     if res.status == "skipped":
-        say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to export")
+        say(M1_GIVEN)
         return
     dropped = "; ".join(f"dropped {n} ({why})" for why, n in res.dropped.items())
     verb = {"unchanged": "already exported", "written": "exported", "replaced": "replaced"}[res.status]
-    oracle = "; oracle-labelled (checker) pairs, an ablation" if label == "checker" else ""
+    oracle = f"; oracle-labelled ({label}) pairs, an ablation" if ModelRef.trained_by(iteration, label).ablation else ""
     say(f"{verb}: {res.path} ({res.rows} rows{'; ' + dropped if dropped else ''}{oracle})")
 
 
@@ -58,11 +59,12 @@ def config(run_dir, iteration, no_validate, label):
     Example: psr config --run runs/demo --iter 1
     """
     from builder.store import Run
+    from builder.store.model_ref import M1_GIVEN
     from builder.trainer.configure import configure_iteration
 
     res = configure_iteration(Run.open(run_dir), iteration, label, validate=not no_validate)
     if res.path is None:
-        say("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to configure")
+        say(M1_GIVEN)
         return
     state = "written" if res.changed else "unchanged"
     note = {"off": "not validated: --no-validate", "validated": "validated by Axolotl",
@@ -92,14 +94,15 @@ def train(run_dir, iteration, launcher, force, label, extra):
     \b
     Example: psr train --run runs/q7b --iter 1 --launcher accelerate -- --max-steps 10 -- --num_processes 8
     """
-    from builder.store import Run
+    from builder.store import ModelRef, Run
+    from builder.store.model_ref import M1_GIVEN
     from builder.trainer.train import train_iteration
 
     run = Run.open(run_dir)
     res = train_iteration(run, iteration, launcher=launcher, extra=tuple(extra), force=force, label=label)
-    name = res.model.name if label != "judge" else f"M{iteration + 1}"
+    name = ModelRef.trained_by(iteration, label).name
     if res.status == "skipped":
-        say(f"models.M1 is given in run.yaml ({res.model}): iteration 0 is skipped, nothing to train")
+        say(f"{M1_GIVEN} (M1: {res.model})")
     elif res.status == "exists":
         say(f"{name} exists; nothing to do ({res.model}; --force retrains it)")
     else:

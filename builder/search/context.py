@@ -205,7 +205,7 @@ def mark_distinct(nodes: list[Node], width: int) -> list[Node]:
     that first occurrence. The first `width` distinct bodies (in sampling order) are the
     candidates. With two or more they are flagged judged; a single one is accepted unjudged.
     """
-    from builder.pairs import norm_body
+    from builder.steps import norm_body
 
     first: dict[str, Node] = {}
     for node in nodes:

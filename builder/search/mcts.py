@@ -32,7 +32,7 @@ extras are never selected (visits 0, value null).
 
 Final path: from the root follow the evaluated child with the most visits (ties: higher value,
 then the lowest candidate index) until a node with no evaluated children; "finished" if it is
-terminal, else "max_steps". Pairs (builder/pairs.py): per expanded node whose judgments were not
+terminal, else "max_steps". Pairs (builder/pairs/judge.py): per expanded node whose judgments were not
 all ties, best vs worst judged candidate by (value, visits, lowest index).
 """
 

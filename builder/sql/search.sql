@@ -1,7 +1,7 @@
 -- What the search did with its samples, per iteration (the figures of `psr generate`'s summary,
 -- plus pairs). A round = the children of one parent sampled together (nodes.parent_id, round).
 -- Distinct candidates are counted from the step text (marker stripped, whitespace collapsed: the
--- normalization of builder/pairs.py norm_body), so runs made before nodes.duplicate_of existed
+-- normalization of builder/steps.py norm_body), so runs made before nodes.duplicate_of existed
 -- (where it reads as null) give the same figures for the same data.
 --   rounds                 rounds that sampled candidates
 --   samples, distinct_candidates   sampled nodes; distinct step bodies among them

@@ -9,6 +9,7 @@ from pathlib import Path
 from builder.config import RunConfig, apply_override, dump_config, load_config, load_preset, validate_config
 from builder.errors import InputError, PsrError
 from builder.store.atomic import write_text
+from builder.store.model_ref import JUDGE, ModelRef
 
 CONFIG_NAME = "run.yaml"
 
@@ -52,33 +53,23 @@ class Run:
     def models_dir(self) -> Path:
         return self.root / "models"
 
-    def model_path(self, n: int, label: str = "judge") -> str:
-        """M(n): M0 from the config, M1 from the config when given, else RUN/models/M<n>.
+    def model_path(self, n: int, label: str = JUDGE) -> str:
+        """M(n)'s path or Hub id (builder/store/model_ref.py); label "checker": the oracle ablation M(n)-checker."""
+        return ModelRef(n, label).path(self)
 
-        label "checker": M(n)-checker, the oracle ablation trained on iteration n-1's checker pairs.
-        """
-        if n < 0 or (label != "judge" and n < 1):
-            raise PsrError(f"no model M{n}" + ("" if label == "judge" else f"-{label}"))
-        if label != "judge":
-            return str(self.models_dir() / f"M{n}-{label}")
-        if n == 0:
-            return self._resolve(self.config.models.M0)
-        if n == 1 and self.config.models.M1:
-            return self._resolve(self.config.models.M1)
-        return str(self.models_dir() / f"M{n}")
-
-    def require_model(self, n: int, label: str = "judge") -> str:
+    def require_model(self, n: int, label: str = JUDGE) -> str:
         """M(n)'s path (or Hub id), with a one-line error naming the command that builds a missing local one.
 
         The one "does M(n) exist" check: a local model exists when its folder has a config.json.
         A missing model is a step not run yet: exit 2, like every step whose inputs do not exist.
         """
-        model = self.model_path(n, label)
+        ref = ModelRef(n, label)
+        model = ref.path(self)
         p = Path(model)
         if p.is_absolute() and not (p / "config.json").is_file():
-            if label != "judge":
-                raise InputError(f"model M{n}-{label} not found at {p}; build it with `psr pairs`, `psr export`, "
-                               f"`psr config` and `psr train` with --run {self.root} --iter {n - 1} --label {label}")
+            if ref.ablation:
+                raise InputError(f"model {ref.name} not found at {p}; build it with `psr pairs`, `psr export`, "
+                                 f"`psr config` and `psr train` with --run {self.root} --iter {n - 1}{ref.flag}")
             if n == 0:
                 how = f"`psr model tiny {p}` (or set models.M0 in run.yaml)"
             else:
@@ -86,7 +77,7 @@ class Run:
             raise InputError(f"model M{n} not found at {p}; build it with {how}")
         return model
 
-    def _resolve(self, ref: str) -> str:
+    def resolve_ref(self, ref: str) -> str:
         """A relative path that exists (or looks local) is taken relative to the run dir; else a Hub id."""
         p = Path(ref)
         if p.is_absolute():

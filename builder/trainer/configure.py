@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import InputError
-from builder.store import Run
+from builder.store import ModelRef, Run
+from builder.store.model_ref import JUDGE, skips_iteration
 
 
 @dataclass(slots=True)
@@ -27,7 +28,7 @@ class ConfigResult:
     env: str = ""
 
 
-def require_inputs(run: Run, iteration: int, label: str = "judge") -> Path:
+def require_inputs(run: Run, iteration: int, label: str = JUDGE) -> Path:
     """M(N) and the exported file must exist before a config is written or trained: else exit 2
     naming the step to run first (the model's own message names `psr train` of the iteration before)."""
     from builder.trainer.export import export_path
@@ -35,18 +36,19 @@ def require_inputs(run: Run, iteration: int, label: str = "judge") -> Path:
     run.require_model(iteration)
     data = export_path(run, iteration, label)
     if not data.is_file():
-        flag = "" if label == "judge" else f" --label {label}"
+        flag = ModelRef.trained_by(iteration, label).flag
         raise InputError(f"no training file {data}; run `psr export --run {run.root} --iter {iteration}{flag}` first")
     return data
 
 
-def configure_iteration(run: Run, iteration: int, label: str = "judge", validate: bool = True) -> ConfigResult:
+def configure_iteration(run: Run, iteration: int, label: str = JUDGE, validate: bool = True) -> ConfigResult:
     from builder.store.done import is_done, mark_done
     from builder.trainer.axolotl_validate import validate_with_axolotl
     from builder.trainer.env import find_env
     from builder.trainer.render import base_model, write_config
 
-    if iteration == 0 and run.config.models.M1 and label == "judge":
+    ModelRef.trained_by(iteration, label).trainer_dir(run)  # a label at iteration 0: exit 2 before the M1 rule
+    if skips_iteration(run, iteration):
         return ConfigResult(None)
     require_inputs(run, iteration, label)
     path, changed = write_config(run, iteration, label)
@@ -62,8 +64,8 @@ def configure_iteration(run: Run, iteration: int, label: str = "judge", validate
     return ConfigResult(path, changed, "valid", res.get("axolotl"), bool(res.get("normalized")))
 
 
-def validation_step(iteration: int, label: str = "judge") -> str:
-    return f"config/iteration={iteration}" + ("" if label == "judge" else f"/{label}")
+def validation_step(iteration: int, label: str = JUDGE) -> str:
+    return f"config/iteration={iteration}" + (f"/{label}" if ModelRef.trained_by(iteration, label).ablation else "")
 
 
 def validation_fingerprint(config: Path, trainer, base: str) -> str:

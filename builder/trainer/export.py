@@ -30,7 +30,8 @@ from pathlib import Path
 
 from builder.errors import InputError, PsrError
 from builder.ids import rows_digest
-from builder.store import Run, atomic, is_sealed, load_manifest, read_table
+from builder.store import ModelRef, Run, atomic, is_sealed, load_manifest, read_table
+from builder.store.model_ref import JUDGE, skips_iteration
 
 HASH_KEY = b"psr_export_sha256"
 DPO_COLUMNS = ("prompt", "chosen", "rejected")
@@ -45,32 +46,27 @@ class ExportResult:
     sha256: str = ""
 
 
-def label_dir(run: Run, iteration: int, label: str = "judge") -> Path:
+def label_dir(run: Run, iteration: int, label: str = JUDGE) -> Path:
     """An iteration's trainer folder; an ablation (label checker) has its own subfolder."""
-    from builder.checker_pairs import check_label
-
-    if check_label(label) != "judge" and iteration == 0:
-        raise InputError(f"--label {label}: iteration 0 is SFT on IFT/EFT data, it has no pairs to label")
-    base = run.trainer_dir(iteration)
-    return base if label == "judge" else base / label
+    return ModelRef.trained_by(iteration, label).trainer_dir(run)
 
 
-def export_path(run: Run, iteration: int, label: str = "judge") -> Path:
+def export_path(run: Run, iteration: int, label: str = JUDGE) -> Path:
     return label_dir(run, iteration, label) / ("sft.parquet" if iteration == 0 else "pairs.parquet")
 
 
-def prepared_path(run: Run, iteration: int, label: str = "judge") -> Path:
+def prepared_path(run: Run, iteration: int, label: str = JUDGE) -> Path:
     """Axolotl's tokenized-dataset cache of this iteration (keyed by config, so one per iteration)."""
     return label_dir(run, iteration, label) / "prepared"
 
 
-def export_iteration(run: Run, iteration: int, force: bool = False, label: str = "judge") -> ExportResult:
+def export_iteration(run: Run, iteration: int, force: bool = False, label: str = JUDGE) -> ExportResult:
     """Write the iteration's trainer file unless done from the same inputs (builder/store/done.py);
     `force` recomputes it anyway. A replaced file drops Axolotl's prepared cache (keyed by config)."""
     from builder.store.done import check, mark_done
 
     label_dir(run, iteration, label)  # an unknown label, or a label at iteration 0: exit 2 before any work
-    if iteration == 0 and run.config.models.M1 and label == "judge":
+    if skips_iteration(run, iteration):
         return ExportResult(export_path(run, 0), "skipped")
     path = export_path(run, iteration, label)
     source = _sft_source(run) if iteration == 0 else _dpo_source(run, iteration, label)
@@ -98,8 +94,8 @@ def export_iteration(run: Run, iteration: int, force: bool = False, label: str =
     return ExportResult(path, status, len(rows), dropped, digest)
 
 
-def export_step(run: Run, iteration: int, label: str = "judge") -> str:
-    return f"export/iteration={iteration}" + ("" if label == "judge" else f"/{label}")
+def export_step(run: Run, iteration: int, label: str = JUDGE) -> str:
+    return f"export/iteration={iteration}" + (f"/{label}" if ModelRef.trained_by(iteration, label).ablation else "")
 
 
 def export_fingerprint(run: Run, iteration: int, label: str, source: dict) -> str:
@@ -117,9 +113,11 @@ def export_fingerprint(run: Run, iteration: int, label: str, source: dict) -> st
 
 def _dpo_source(run: Run, iteration: int, label: str) -> dict:
     """This label's pairs part files in the sealed manifest; a missing step is exit 2 naming it."""
-    from builder.checker_pairs import CHECKER, CHECKER_PART
+    from builder.pairs.checker import CHECKER_PART
 
-    root = run.root
+    ref = ModelRef.trained_by(iteration, label)
+
+    root, ref = run.root, ModelRef.trained_by(iteration, label)
     if not is_sealed(run, iteration):
         raise InputError(
             f"iteration {iteration} is not sealed; run `psr generate --run {root} --iter {iteration}` and "
@@ -127,33 +125,34 @@ def _dpo_source(run: Run, iteration: int, label: str) -> dict:
         )
     manifest = load_manifest(run, iteration)
     derived = manifest.get("derived", {}).get("pairs", {})
-    flag = "" if label == "judge" else f" --label {label}"
-    if "pairs" not in manifest.get("tables", {}) or (label == CHECKER and CHECKER not in derived):
-        raise InputError(f"iteration {iteration} has no {label} pairs yet; run `psr pairs --run {root} --iter {iteration}{flag}` first")
+    if "pairs" not in manifest.get("tables", {}) or (ref.ablation and label not in derived):
+        raise InputError(f"iteration {iteration} has no {label} pairs yet; run `psr pairs --run {root} --iter {iteration}{ref.flag}` first")
     files = manifest["tables"]["pairs"]["files"]
-    own = {f"part-{CHECKER_PART}.parquet"} if label == CHECKER else set(files) - {f"part-{CHECKER_PART}.parquet"}
+    own = {f"part-{CHECKER_PART}.parquet"} if ref.ablation else set(files) - {f"part-{CHECKER_PART}.parquet"}
     return {"table": "pairs", "iteration": iteration, "label_source": label,
             "files": {k: v for k, v in files.items() if k in own}}
 
 
 def _dpo_export(run: Run, iteration: int, label: str, source: dict) -> tuple[list[dict], dict, dict]:
-    from builder.checker_pairs import CHECKER, ORACLE_NOTE
+    from builder.pairs.checker import ORACLE_NOTE
+
+    ref = ModelRef.trained_by(iteration, label)
 
     pairs = [p for p in read_table(run, "pairs", iteration).to_pylist() if p["label_source"] == label]
     if not pairs:
         from builder.pairs import gates_text, no_pairs_hint
 
         derived = load_manifest(run, iteration).get("derived", {}).get("pairs", {})
-        gates = derived.get(CHECKER, {}).get("gates", {}) if label == CHECKER else derived.get("gates", {})
-        hint = ("no round held both a correct and a wrong candidate" if label == CHECKER
+        gates = derived.get(label, {}).get("gates", {}) if ref.ablation else derived.get("gates", {})
+        hint = ("no round held both a correct and a wrong candidate" if ref.ablation
                 else no_pairs_hint(gates, run.config.search.strategy, run.root, iteration))
-        raise PsrError(f"iteration {iteration}: 0 {'' if label == 'judge' else label + ' '}pairs ({gates_text(gates)}); nothing to export, so "
-                       f"M{iteration + 1}{'' if label == 'judge' else '-' + label} cannot be trained from it: {hint}")
+        raise PsrError(f"iteration {iteration}: 0 {label + ' ' if ref.ablation else ''}pairs ({gates_text(gates)}); nothing to export, so "
+                       f"{ref.name} cannot be trained from it: {hint}")
     model = run.require_model(iteration)
     renderer = renderer_for(model, iteration)
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
     lineage = {"source": source, "tokenizer": model, "eos_text": renderer.eos_text}
-    if label == CHECKER:
+    if ref.ablation:
         lineage["note"] = ORACLE_NOTE
     return rows, dropped, lineage
 

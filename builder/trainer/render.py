@@ -18,20 +18,21 @@ from pathlib import Path
 import yaml
 
 from builder.errors import InputError, PsrError
-from builder.store import Run, atomic
+from builder.store import ModelRef, Run, atomic
+from builder.store.model_ref import JUDGE, M1_GIVEN, skips_iteration
 from builder.trainer.export import export_path, label_dir, prepared_path
 
 FIXED_KEYS = ("base_model", "output_dir", "datasets", "dataset_prepared_path")
 _PLACEHOLDER = re.compile(r"^\{\{(\w+)\}\}$")
 
 
-def config_path(run: Run, iteration: int, label: str = "judge") -> Path:
+def config_path(run: Run, iteration: int, label: str = JUDGE) -> Path:
     return label_dir(run, iteration, label) / "axolotl.yaml"
 
 
-def output_dir(run: Run, iteration: int, label: str = "judge") -> Path:
+def output_dir(run: Run, iteration: int, label: str = JUDGE) -> Path:
     """M(N+1), or M(N+1)-checker for the ablation: the ablation never overwrites the loop's model."""
-    return run.models_dir() / (f"M{iteration + 1}" if label == "judge" else f"M{iteration + 1}-{label}")
+    return run.models_dir() / ModelRef.trained_by(iteration, label).name
 
 
 def stage(run: Run, iteration: int):
@@ -54,11 +55,11 @@ def template_path(name: str) -> Path:
     raise InputError(f"trainer template '{name}' not found (looked in {templates_dir()} and the current directory)")
 
 
-def render_config(run: Run, iteration: int, label: str = "judge") -> dict:
+def render_config(run: Run, iteration: int, label: str = JUDGE) -> dict:
     """The Axolotl config of iteration N (of its `label` pairs) as a plain dict."""
     label_dir(run, iteration, label)
-    if iteration == 0 and run.config.models.M1:
-        raise PsrError("models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, there is nothing to configure")
+    if skips_iteration(run, iteration):
+        raise PsrError(M1_GIVEN)
     return render_stage(run, stage(run, iteration), "sft" if iteration == 0 else "dpo", {
         "base_model": base_model(run, iteration),
         "output_dir": str(output_dir(run, iteration, label)),
@@ -142,7 +143,7 @@ def render_text(cfg: dict, iteration: int) -> str:
     return head + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def write_config(run: Run, iteration: int, label: str = "judge") -> tuple[Path, bool]:
+def write_config(run: Run, iteration: int, label: str = JUDGE) -> tuple[Path, bool]:
     """Render and write RUN/trainer/iteration=N/axolotl.yaml; untouched when the content is the same."""
     text = render_text(render_config(run, iteration, label), iteration)
     path = config_path(run, iteration, label)

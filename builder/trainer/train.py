@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import InputError, PsrError
-from builder.store import Run, atomic
+from builder.store import ModelRef, Run, atomic
+from builder.store.model_ref import JUDGE, skips_iteration
 from builder.trainer.env import is_local_model, process_env, require_env
 from builder.trainer.render import base_model, config_path, output_dir, render_config, render_text
 
@@ -33,19 +34,19 @@ class TrainResult:
     log: Path | None = None
 
 
-def output_model(run: Run, iteration: int, label: str = "judge") -> Path:
+def output_model(run: Run, iteration: int, label: str = JUDGE) -> Path:
     return output_dir(run, iteration, label)
 
 
 def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra: tuple[str, ...] = (),
-                    force: bool = False, echo=sys.stderr, label: str = "judge") -> TrainResult:
+                    force: bool = False, echo=sys.stderr, label: str = JUDGE) -> TrainResult:
     """Train M(N+1) unless it was trained from the same config, data, base model and arguments and
     is unchanged since (builder/store/done.py); `force` retrains it. Missing inputs: exit 2."""
     from builder.store.done import is_done, mark_done
     from builder.trainer.export import label_dir
 
     folder = label_dir(run, iteration, label)
-    if iteration == 0 and run.config.models.M1:
+    if skips_iteration(run, iteration):
         return TrainResult(Path(run.model_path(1)), "skipped")
     out = output_model(run, iteration, label)
     cfg, data = _current_inputs(run, iteration, label)
@@ -64,8 +65,8 @@ def train_iteration(run: Run, iteration: int, launcher: str | None = None, extra
     return TrainResult(out, "trained", seconds, log)
 
 
-def train_step(iteration: int, label: str = "judge") -> str:
-    return f"train/iteration={iteration}" + ("" if label == "judge" else f"/{label}")
+def train_step(iteration: int, label: str = JUDGE) -> str:
+    return f"train/iteration={iteration}" + (f"/{label}" if ModelRef.trained_by(iteration, label).ablation else "")
 
 
 def train_fingerprint(run: Run, iteration: int, cfg: Path, data: Path, extra: tuple[str, ...]) -> str:
@@ -119,10 +120,10 @@ def run_axolotl(run: Run, trainer, cfg: Path, out: Path, log: Path, what: str, o
     return cmd, seconds
 
 
-def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float, label: str = "judge") -> None:
+def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds: float, label: str = JUDGE) -> None:
     """RUN/trainer/iteration=N/trained.json: what M(N+1) was trained from, beside the data."""
     from builder.store.lineage import model_fingerprint, sha256_file
-    from builder.checker_pairs import ORACLE_NOTE
+    from builder.pairs.checker import ORACLE_NOTE
     from builder.trainer.export import export_path, label_dir
 
     data = export_path(run, iteration, label)
@@ -133,19 +134,19 @@ def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds:
         "data": {"path": str(data), "sha256": sha256_file(data)},
         "command": cmd, "wall_seconds": round(seconds, 1),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "label_source": label, **({"note": ORACLE_NOTE} if label != "judge" else {}),
+        "label_source": label, **({"note": ORACLE_NOTE} if ModelRef.trained_by(iteration, label).ablation else {}),
     }
     path = label_dir(run, iteration, label) / "trained.json"
     atomic.write_json(path, record, indent=2)
 
 
-def _current_inputs(run: Run, iteration: int, label: str = "judge") -> tuple[Path, Path]:
+def _current_inputs(run: Run, iteration: int, label: str = JUDGE) -> tuple[Path, Path]:
     """(config, data) of iteration N, all present and current; else exit 2 naming the step to run."""
     from builder.trainer.configure import require_inputs
 
     data = require_inputs(run, iteration, label)  # M(N) (its tokenizer shaped the export) and the export
     path = config_path(run, iteration, label)
-    flag = "" if label == "judge" else f" --label {label}"
+    flag = ModelRef.trained_by(iteration, label).flag
     hint = f"run `psr config --run {run.root} --iter {iteration}{flag}` first"
     if not path.exists():
         raise InputError(f"no Axolotl config for iteration {iteration} ({path}); {hint}")

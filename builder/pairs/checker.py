@@ -20,19 +20,13 @@ judge pairs only; `psr export/config/train/eval --label checker` make and measur
 from __future__ import annotations
 
 from builder.errors import InputError
-from builder.pairs import PairsReport
+from builder.pairs.gates import GATES, gate
+from builder.pairs.rows import judge_margin, pair_row, path_texts, rounds_of
+from builder.store.model_ref import CHECKER
 
-LABELS = ("judge", "checker")
-CHECKER = "checker"
 CHECKER_PART = "checker"
 ORACLE_NOTE = ("oracle-labelled: chosen/rejected decided by the task's step checker, not the model's judge; "
                "an ablation, never in the default export")
-
-
-def check_label(label: str) -> str:
-    if label not in LABELS:
-        raise InputError(f"unknown --label {label!r}: use {' or '.join(LABELS)}")
-    return label
 
 
 def step_checker(run, problems: list[dict]):
@@ -55,8 +49,6 @@ def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, di
 
     `label_of(node)` is True/False/None (unknown); unknown candidates take no part.
     """
-    from builder.pairs import rounds_of
-
     rounds = rounds_of(nodes)
     out, counts = [], {"rounds": len(rounds), "all_correct": 0, "all_wrong": 0, "single": 0, "unlabelled": 0}
     for group in rounds:
@@ -78,8 +70,6 @@ def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, di
 def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cfg, iteration: int,
                           check_step) -> tuple[list[dict], dict]:
     """Checker pair rows and gate counts; `check_step(problem, prefix, step)` labels each candidate."""
-    from builder.pairs import GATES, _margin, _row, gate, path_texts
-
     by_id = {n["node_id"]: n for n in nodes}
     tree_of = {t["tree_id"]: t for t in trees}
 
@@ -95,44 +85,14 @@ def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cf
         prefix = path_texts(by_id, chosen["parent_id"])
         prompt = prompt_for(problems[tree["problem_id"]], prefix)
         try:
-            margin = _margin(chosen, rejected, tree["strategy"])
+            margin = judge_margin(chosen, rejected, tree["strategy"])
         except TypeError:  # a candidate the judge never scored (e.g. a duplicate sample): no judge margin
             margin = 0.0
         failed = gate(chosen["text"], rejected["text"], margin, prompt, no_margin)
         if failed:
             dropped[failed] += 1
             continue
-        row = _row(iteration, tree, chosen, rejected, prompt, prefix, margin)
+        row = pair_row(iteration, tree, chosen, rejected, prompt, prefix, margin)
         row.update(chosen_correct=True, rejected_correct=False, label_source=CHECKER)
         rows.append(row)
     return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped, "rounds": rounds}
-
-
-def build_checker_pairs(run, iteration: int, force: bool = False) -> PairsReport:
-    """`psr pairs --label checker`: write part-checker.parquet and its gate counts in the manifest."""
-    from builder.pairs import pairs_step, remove_part
-    from builder.prompts import ChatRenderer, load_template
-    from builder.store import read_table, record_table, require_sealed, write_table
-    from builder.store.done import is_done, mark_done
-
-    manifest = require_sealed(run, iteration, "psr pairs --label checker")
-    derived = manifest.get("derived", {}).get("pairs", {})
-    step, fp = pairs_step(run, iteration, manifest, CHECKER_PART, {"task": [run.config.task, run.config.task_options]})
-    if CHECKER in derived and not force and is_done(run, step, fp):
-        return PairsReport(iteration, already=True, gates=derived[CHECKER]["gates"])
-    problem_rows = read_table(run, "problems", iteration).to_pylist()
-    checker = step_checker(run, problem_rows)
-    removed = remove_part(run, iteration, CHECKER_PART)
-    renderer = ChatRenderer(run.require_model(iteration))
-    template = load_template(run.config.prompts.reasoning)
-    rows, gates = extract_checker_pairs(
-        read_table(run, "trees", iteration).to_pylist(), read_table(run, "nodes", iteration).to_pylist(),
-        {r["problem_id"]: r["problem"] for r in problem_rows},
-        lambda problem, prefix: renderer.generation_prompt(template, problem, prefix),
-        run.config.pairs, iteration, checker.check_step,
-    )
-    path = write_table(run, "pairs", iteration, CHECKER_PART, rows)
-    entry = {"gates": gates, "file": f"part-{CHECKER_PART}.parquet", "note": ORACLE_NOTE}
-    record_table(run, iteration, "pairs", {**derived, CHECKER: entry})
-    mark_done(run, step, fp, [path])
-    return PairsReport(iteration, rows=rows, gates=gates, removed=removed)
