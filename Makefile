@@ -17,7 +17,7 @@ TRAINER_VENV := .venv-axolotl
 PSR := $(VENV)/bin/psr
 PYTEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: setup trainer lint test test-fast smoke init iter0 iter compare help
+.PHONY: setup trainer lint test test-fast smoke init iter compare help
 
 help:
 	@sed -n '1,6p' Makefile
@@ -75,45 +75,19 @@ smoke: setup
 	$(PSR) validate --run $(SMOKE)
 	@echo "smoke: every step ran; see $(SMOKE)/report/report.md (random model: the numbers are noise)"
 
-# Iteration 0: M0 -> M1 by SFT on IFT + EFT (skipped when the config gives models.M1). With
-# init_data.own_steps, `psr init-data` first trains M0-ift on IFT alone and adds its own checker-labelled steps to EFT.
-# Every step skips work already done, so re-running continues where it stopped.
-# A preset whose models.M1 lies in another run (demo-srlm: ../demo/models/M1) shares that run's
-# iteration 0: it is built there first; when that run does not exist, iteration 0 is built here.
+# The loop itself is `psr iter` (builder/loop.py): each step is a `psr` command that skips work
+# already done, so re-running continues where it stopped.
+# init: iteration 0, M0 -> M1 (skipped when the config gives models.M1), then M1's greedy and judge
+# evals. A preset whose models.M1 lies in another run (demo-srlm: ../demo/models/M1) shares that
+# run's iteration 0: it is built there first; when that run does not exist, iteration 0 is built here.
 init: setup trainer
-	@test -f $(RUN)/run.yaml || $(PSR) init $(RUN) --preset $(PRESET) $$($(VENV)/bin/python -m builder.store.base_run init-args $(RUN) $(PRESET))
-	@base=$$($(VENV)/bin/python -m builder.store.base_run base $(RUN)); \
-	 if [ -n "$$base" ]; then $(MAKE) --no-print-directory init RUN=$$base; fi
-	@if $(VENV)/bin/python -c "import sys; from builder.store import Run; sys.exit(0 if Run.open('$(RUN)').config.models.M1 else 1)"; \
-	 then echo "models.M1 is given in $(RUN)/run.yaml: iteration 0 skipped"; \
-	 else $(MAKE) --no-print-directory iter0 RUN=$(RUN); fi
-	$(PSR) eval --run $(RUN) --iter 1 --mode greedy --if-needed
-	$(PSR) eval-judge --run $(RUN) --iter 1 --save --if-needed
+	$(PSR) iter --run $(RUN) --to 0 --preset $(PRESET)
 
-iter0:
-	$(PSR) model tiny $(RUN)/models/M0 --run $(RUN)
-	$(PSR) init-data --run $(RUN)
-	$(PSR) export --run $(RUN) --iter 0
-	$(PSR) config --run $(RUN) --iter 0
-	$(PSR) train --run $(RUN) --iter 0
-	$(PSR) eval --run $(RUN) --iter 1 --mode greedy --if-needed
-
-# Iteration N: problems -> generate -> seal -> pairs -> export -> config -> train -> eval.
-# `make init` evaluates M1 greedily only (its time budget); iteration N first adds M(N)'s other
-# eval.modes (search), so every model M1..M(N+1) ends up evaluated in each mode.
+# Iteration N: problems -> generate -> seal -> pairs -> export -> config -> train -> eval, after
+# iterations 0..N-1. `make init` evaluates M1 greedily only (its time budget); iteration N first adds
+# M(N)'s other eval.modes (search), so every model M1..M(N+1) ends up evaluated in each mode.
 iter: setup trainer
-	@if [ "$(N)" -le 1 ]; then $(MAKE) --no-print-directory init RUN=$(RUN) PRESET=$(PRESET); \
-	 else $(MAKE) --no-print-directory iter N=$$(( $(N) - 1 )) RUN=$(RUN) PRESET=$(PRESET); fi
-	$(PSR) eval --run $(RUN) --iter $(N) --if-needed
-	$(PSR) problems add --run $(RUN) --iter $(N) --if-needed
-	$(PSR) generate --run $(RUN) --iter $(N)
-	$(PSR) seal --run $(RUN) --iter $(N)
-	$(PSR) pairs --run $(RUN) --iter $(N)
-	$(PSR) export --run $(RUN) --iter $(N)
-	$(PSR) config --run $(RUN) --iter $(N)
-	$(PSR) train --run $(RUN) --iter $(N)
-	$(PSR) eval --run $(RUN) --iter $$(( $(N) + 1 )) --if-needed
-	$(PSR) eval-judge --run $(RUN) --iter $$(( $(N) + 1 )) --save --if-needed
+	$(PSR) iter --run $(RUN) --to $(N) --preset $(PRESET)
 
 # The PSR run and its SRLM baseline side by side (psr report --compare): COMPARE_OUT/report.md.
 COMPARE ?= runs/demo-srlm

@@ -2,10 +2,11 @@
 then one table of what happened (a benchmark, not a test; it trains real models and takes minutes)
 and the goal's test: every later model against M1 on the same problems (exact McNemar, per seed and pooled).
 
-Per seed a run directory WORK/seed-S gets the Makefile's sequence (init: model tiny, init-data,
-export/config/train of iteration 0; then per iteration: problems add, generate, seal, pairs,
-export, config, train), and every model M1..M(N+1) is evaluated greedy (and with --search, in
-search mode) on the same held-out problems, and its judge with `psr eval-judge --save`. The
+Per seed a run directory WORK/seed-S goes through the loop of builder/loop.py, the steps `make iter`
+runs (init: model tiny, init-data, export/config/train of iteration 0; then per iteration: problems
+add, generate, seal, pairs, export, config, train), and every model M1..M(N+1) is evaluated greedy
+(and with --search, in search mode) on the same held-out problems, and its judge with `psr
+eval-judge --save`; the commands' output goes to WORK/seed-S.log. The
 figures come from `psr report --format json` (its statistics section), so they are the report's.
 
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 2 --seeds 0 1
@@ -37,27 +38,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
-ENV = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-       "TOKENIZERS_PARALLELISM": "false"}
-
-
-def psr(run: Path, log: Path, *args) -> float:
-    """One `psr` command (output appended to the log); its wall seconds. A failure ends the bench."""
-    cmd = [str(ROOT / ".venv" / "bin" / "psr"), *map(str, args)]
-    start = time.time()
-    with log.open("a") as fh:
-        fh.write(f"$ {' '.join(cmd)}\n")
-        fh.flush()
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
-    if proc.returncode:
-        sys.exit(f"bench/loop.py: `{' '.join(cmd[1:])}` failed ({proc.returncode}); see {log}")
-    return time.time() - start
+from builder.errors import PsrError  # noqa: E402
+from builder.loop import LoopOptions, Step, StepRunner, offline_env, run_loop  # noqa: E402
 
 
 VS_M1 = """SELECT b.iteration, count(*) AS shared,
@@ -71,75 +59,37 @@ GROUP BY b.iteration ORDER BY b.iteration"""
 
 def sql_rows(run: Path, query: str) -> list[dict]:
     """`psr sql` rows as dicts (every value an int here); a failure ends the bench."""
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "psr"), "sql", query, "--run", str(run), "--format", "csv"],
-                         capture_output=True, text=True, env={**os.environ, **ENV})
+    out = subprocess.run([sys.executable, "-m", "builder.cli", "sql", query, "--run", str(run), "--format", "csv"],
+                         capture_output=True, text=True, env=offline_env(), check=False)
     if out.returncode:
         sys.exit(f"bench/loop.py: psr sql failed on {run}: {out.stderr.strip()}")
     lines = list(csv.reader(out.stdout.splitlines()))
     return [dict(zip(lines[0], map(int, row))) for row in lines[1:]]
 
 
-def count_pairs(run: Path, n: int) -> int:
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "psr"), "sql", f"SELECT count(*) FROM pairs WHERE iteration = {n}",
-                          "--run", str(run), "--format", "csv"], capture_output=True, text=True, env={**os.environ, **ENV})
-    return int(out.stdout.splitlines()[-1]) if out.returncode == 0 else 0
-
-
-def split_args(args) -> list[str]:
-    """`psr eval` arguments for the held-out split: the task's validation split when tuning."""
-    return ["--bench", "task", "--split", args.split] if args.split != "test" else []
-
-
-def evaluate(run: Path, log: Path, n: int, args) -> float:
-    modes = ["--mode", "greedy"] + (["--mode", "search"] if args.search else [])
-    split = split_args(args)
-    t = psr(run, log, "eval", "--run", run, "--iter", n, *modes, *split, "--limit", args.eval_limit, "--if-needed")
-    return t + psr(run, log, "eval-judge", "--run", run, "--iter", n, "--save", "--if-needed")
-
-
-def oracle_ablation(run: Path, log: Path, n: int, args) -> float:
-    """Checker-labelled pairs of iteration n trained into M(n+1)-checker and evaluated greedy."""
-    t = psr(run, log, "pairs", "--run", run, "--iter", n, "--label", "checker")
-    for step in ("export", "config", "train"):
-        t += psr(run, log, step, "--run", run, "--iter", n, "--label", "checker")
-    split = split_args(args)
-    return t + psr(run, log, "eval", "--run", run, "--iter", n + 1, "--label", "checker", "--mode", "greedy",
-                   *split, "--limit", args.eval_limit, "--if-needed")
+def loop_options(args, seed: int) -> LoopOptions:
+    """The loop (builder/loop.py) as this bench runs it: every model evaluated the same way (greedy,
+    with --search also in search mode) on the same held-out problems; a seed with 0 pairs stops."""
+    modes = ("greedy", "search") if args.search else ("greedy",)
+    split = ("--bench", "task", "--split", args.split) if args.split != "test" else ()  # tune on validation
+    sets = (f"seed={seed}", *args.set) + ((f"models.M1={Path(args.m1).resolve()}",) if args.m1 else ())
+    return LoopOptions(preset=args.preset, sets=sets, init_modes=modes, modes=modes,
+                       eval_args=(*split, "--limit", str(args.eval_limit)), ceiling=args.ceiling,
+                       stop_without_pairs=True, base_run=False)
 
 
 def one_seed(seed: int, args) -> dict:
     run = Path(args.work) / f"seed-{seed}"
     run.parent.mkdir(parents=True, exist_ok=True)
     log = Path(args.work) / f"seed-{seed}.log"
-    sets = [f"seed={seed}", *args.set] + ([f"models.M1={Path(args.m1).resolve()}"] if args.m1 else [])
-    if not (run / "run.yaml").exists():
-        psr(run, log, "init", run, "--preset", args.preset, *[x for s in sets for x in ("--set", s)])
-    times: dict[str, float] = {}
-    t = 0.0
-    if not args.m1:
-        t += psr(run, log, "model", "tiny", run / "models" / "M0", "--run", run)
-        t += psr(run, log, "init-data", "--run", run)
-        for step in ("export", "config", "train"):
-            t += psr(run, log, step, "--run", run, "--iter", 0)
-    times["init"] = t
-    times["eval M1"] = evaluate(run, log, 1, args)
-    stopped = None
-    for n in range(1, args.iters + 1):
-        t = psr(run, log, "problems", "add", "--run", run, "--iter", n, "--if-needed")
-        for step in ("generate", "seal", "pairs"):
-            t += psr(run, log, step, "--run", run, "--iter", n)
-        if not count_pairs(run, n):  # a legitimate outcome of self-judging (all ties): report it, stop
-            times[f"iter {n}"], stopped = t, f"iteration {n} gave no pairs: M{n + 1} not trained"
-            break
-        for step in ("export", "config", "train"):
-            t += psr(run, log, step, "--run", run, "--iter", n)
-        times[f"iter {n}"] = t
-        times[f"eval M{n + 1}"] = evaluate(run, log, n + 1, args)
-        if args.ceiling:
-            times[f"ceiling {n}"] = oracle_ablation(run, log, n, args)
-    psr(run, log, "report", "--run", run, "--format", "json", "--out", run / "report")
+    try:
+        res = run_loop(run, args.iters, loop_options(args, seed), StepRunner(log, offline_env()))
+    except PsrError as exc:
+        sys.exit(f"bench/loop.py: {exc}")
+    report_args = ("report", "--run", str(run), "--format", "json", "--out", str(run / "report"))
+    StepRunner(log, offline_env())(Step("report", report_args))
     report = json.loads((run / "report" / "report.json").read_text())
-    return {"seed": seed, "times": times, "stopped": stopped, "stats": report["sections"]["statistics"],
+    return {"seed": seed, "times": res.times, "stopped": res.stopped, "stats": report["sections"]["statistics"],
             "vs_m1": sql_rows(run, VS_M1),
             "ceiling": report["sections"].get("ceiling", []),
             "volume": {str(r["iteration"]): r for r in report["sections"]["volume"]}}  # str: as loop.json has them

@@ -17,6 +17,7 @@ from builder.errors import PsrError
 # (module in builder.commands, attribute): the fixed CLI surface.
 COMMANDS = [
     ("init", "init"),
+    ("loop", "iter_cmd"),
     ("problems", "problems"),
     ("model", "model"),
     ("data", "init_data"),

@@ -43,16 +43,6 @@ def test_srlm_run_uses_the_psr_runs_m1_when_that_run_exists(tmp_path):
     assert base_run(str(tmp_path / "runs" / "demo")) == ""  # M1 not given: its own iteration 0
 
 
-def test_base_run_of_a_missing_run_is_one_line(tmp_path):
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "builder.store.base_run", "base", str(tmp_path / "nope")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "not a run directory" in proc.stderr
-
-
 def test_eval_judge_on_a_solution_run_says_why_it_measures_nothing(tmp_path):
     # make init/iter call `psr eval-judge --save --if-needed` for every run: a solution scorer has no
     # pairwise step verdicts to measure, and its forced-verdict setting must not fail the target

@@ -2,6 +2,7 @@
 
 import pytest
 
+from builder.store.model_ref import M1_GIVEN
 from builder.trainer.env import find_env
 from builder.trainer.export import export_iteration
 from tests.helpers import invoke
@@ -40,7 +41,8 @@ def test_train_needs_its_export_and_a_current_config(tmp_path, tiny_model_dir):
 def test_train_skips_iteration0_when_m1_given(tmp_path, tiny_model_dir):
     run = make_run(tmp_path, tiny_model_dir, f"models.M1={tiny_model_dir}")
     res = invoke("train", "--run", run.root, "--iter", 0)
-    assert res.exit_code == 0 and "nothing to train" in res.output
+    assert res.exit_code == 0 and M1_GIVEN in res.output  # the one message of the rule (builder/store/model_ref.py)
+    assert not run.trainer_dir(0).exists() and not (run.models_dir() / "M1").exists()
 
 
 @pytest.mark.slow

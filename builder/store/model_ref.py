@@ -46,7 +46,7 @@ class ModelRef:
         check_label(self.label)
 
     @classmethod
-    def trained_by(cls, iteration: int, label: str = JUDGE) -> "ModelRef":
+    def trained_by(cls, iteration: int, label: str = JUDGE) -> ModelRef:
         """The model iteration N trains: M(N+1), or M(N+1)-checker."""
         return cls(iteration + 1, label)
 

@@ -71,7 +71,7 @@ def render_config(run: Run, iteration: int, label: str = JUDGE) -> dict:
 
 def uses_stage(run: Run) -> bool:
     """Iteration 0 has an IFT stage (init_data.own_steps, builder/initdata/own_stage.py)."""
-    return run.config.init_data.own_steps.ift_steps > 0 and not run.config.models.M1
+    return run.config.init_data.own_steps.ift_steps > 0 and not skips_iteration(run, 0)
 
 
 def stage_model(run: Run) -> Path:
