@@ -74,7 +74,7 @@ def build_pairs(run, iteration: int, force: bool = False, label: str = JUDGE) ->
     if done is not None and not force and is_done(run, step, fp):
         return PairsReport(iteration, already=True, gates=done)
     problem_rows = read_table(run, "problems", iteration).to_pylist()
-    checker = step_checker(run, problem_rows) if oracle else None  # exit 2 before anything is removed
+    check_step = step_checker(run, problem_rows).check_step if oracle else None  # exit 2 before anything is removed
     removed = remove_part(run, iteration, part)
     renderer = ChatRenderer(run.require_model(iteration))
     template = load_template(run.config.prompts.reasoning)
@@ -84,9 +84,8 @@ def build_pairs(run, iteration: int, force: bool = False, label: str = JUDGE) ->
     def prompt_for(problem, prefix):
         return renderer.generation_prompt(template, problem, prefix)
 
-    if oracle:
-        rows, gates = extract_checker_pairs(trees, nodes, problems, prompt_for, run.config.pairs, iteration,
-                                            checker.check_step)
+    if check_step is not None:
+        rows, gates = extract_checker_pairs(trees, nodes, problems, prompt_for, run.config.pairs, iteration, check_step)
         entry = {label: {"gates": gates, "file": f"part-{part}.parquet", "note": ORACLE_NOTE}}
     else:
         rows, gates = extract_pairs(trees, nodes, read_table(run, "judgments", iteration).to_pylist(), problems,

@@ -106,7 +106,7 @@ def head_to_head(judgments: list[dict], chosen_id: str, rejected_id: str) -> boo
     them (knockout, adaptive): a chain chosen > x > ... > rejected of such direct wins."""
     if any({j["node_a"], j["node_b"]} == {chosen_id, rejected_id} for j in judgments):
         return _beats(judgments, chosen_id, rejected_id)
-    edges = defaultdict(set)
+    edges: dict[str, set[str]] = defaultdict(set)
     for j in judgments:
         x, y = j["node_a"], j["node_b"]
         for a, b in ((x, y), (y, x)):
