@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import PsrError
+from builder.errors import InputError, PsrError
 from builder.ids import rows_digest
 from builder.store import ModelRef, Run, atomic, is_sealed, load_manifest, read_table
 from builder.store.model_ref import JUDGE, skips_iteration
