@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 from builder.store import atomic
-from builder.store.jobs import read_json
+from builder.store.atomic import read_json
 
 BIG_FILE = 256 << 20
 # files of a trained model folder that say nothing about the model (Axolotl writes them per run)

@@ -18,23 +18,16 @@ as done, one whose holder died (its claim freed by the kernel) is computed here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder.store import atomic
+from builder.store.atomic import read_json
 
 if TYPE_CHECKING:
     from builder.store.run import Run
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 @dataclass(slots=True, frozen=True)

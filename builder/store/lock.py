@@ -52,9 +52,8 @@ def _file_lock(path: Path):
 
 
 def read_holder(root: Path, scope: str) -> dict | None:
-    from builder.store.jobs import read_json
 
-    return read_json(holder_path(root, scope))
+    return atomic.read_json(holder_path(root, scope))
 
 
 def describe(holder: dict | None) -> str:

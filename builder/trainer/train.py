@@ -83,7 +83,7 @@ def _trained_before(run: Run, step: str, fp: str, folder: Path, cfg: Path, data:
     """A model trained before step markers existed: its trained.json names this config and data and it
     loads. Recorded as done instead of retrained (hours on a 7B model); never over an existing marker."""
     from builder.store.done import mark_done, marker_path
-    from builder.store.jobs import read_json
+    from builder.store.atomic import read_json
     from builder.store.lineage import sha256_file
 
     record = read_json(folder / "trained.json") or {}
