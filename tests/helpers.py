@@ -63,3 +63,10 @@ def run_with_problems(root, model_dir, sets, problems, preset="demo"):
     assert res.exit_code == 0, res.output
     assert invoke("problems", "add", "--run", root, "--iter", 1, "--limit", problems).exit_code == 0
     return Run.open(root)
+
+
+def report_sections(run, out) -> dict:
+    """`psr report --format json` of `run` into folder `out`; its sections (the command must succeed)."""
+    res = invoke("report", "--run", run.root, "--format", "json", "--out", out)
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "report.json").read_text())["sections"]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from builder.store import write_table
-from tests.helpers import invoke, make_run
+from tests.helpers import invoke, make_run, report_sections
 from tests.report_rows import pair
 
 
@@ -47,10 +47,8 @@ def _sql(run, query):
 
 
 def test_ceiling_matches_psr_sql_and_hand_statistics(run, tmp_path):
-    res = invoke("report", "--run", run.root, "--format", "json", "--out", tmp_path / "rep")
-    assert res.exit_code == 0, res.output
-    report = json.loads((tmp_path / "rep" / "report.json").read_text())
-    (row,) = report["sections"]["ceiling"]
+    sections = report_sections(run, tmp_path / "rep")
+    (row,) = sections["ceiling"]
     acc = _sql(run, """
         SELECT e.label_source, e.iteration, count(*) AS n, count(*) FILTER (WHERE e.correct) AS k
         FROM evals e WHERE e.problem_id IN (SELECT problem_id FROM evals WHERE label_source = 'checker')
@@ -79,9 +77,9 @@ def test_ceiling_matches_psr_sql_and_hand_statistics(run, tmp_path):
     assert (row["shared_rounds"], row["judge_agrees"], row["judge_reversed"]) == (agree["shared"], agree["agrees"], 1) == (2, 1, 1)
     assert row["agreement"] == 0.5
     # the loop's sections never count the ablation
-    (ev_row,) = [r for r in report["sections"]["evals"] if r["iteration"] == 2]
+    (ev_row,) = [r for r in sections["evals"] if r["iteration"] == 2]
     assert ev_row["problems"] == 12 and ev_row["correct"] == 7
-    assert [r["pairs"] for r in report["sections"]["volume"] if r["iteration"] == 1] == [3]
+    assert [r["pairs"] for r in sections["volume"] if r["iteration"] == 1] == [3]
 
 
 def test_markdown_shows_the_ceiling_table(run, tmp_path):
@@ -97,6 +95,4 @@ def test_no_ceiling_without_a_checker_model(tmp_path):
     run = make_run(tmp_path)
     write_table(run, "evals", 1, "b", [ev("p0", True)])
     write_table(run, "evals", 2, "j", [ev("p0", False)])
-    res = invoke("report", "--run", run.root, "--format", "json", "--out", tmp_path / "rep")
-    assert res.exit_code == 0, res.output
-    assert json.loads((tmp_path / "rep" / "report.json").read_text())["sections"]["ceiling"] == []
+    assert report_sections(run, tmp_path / "rep")["ceiling"] == []

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import pytest
 
-from tests.helpers import invoke, make_run
+from tests.helpers import invoke, make_run, report_sections
 from tests.report_rows import eval_row, judgment_rows, node, problem, tree
 
 Z95 = 1.959963984540054
@@ -85,10 +85,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report(run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rep")
-    res = invoke("report", "--run", run.root, "--format", "json", "--out", out)
-    assert res.exit_code == 0, res.output
-    return json.loads((out / "report.json").read_text())["sections"]
+    return report_sections(run, tmp_path_factory.mktemp("rep"))
 
 
 def sql(run, query: str) -> list[dict]:

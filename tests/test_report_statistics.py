@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from tests.helpers import invoke, make_run
+from tests.helpers import invoke, make_run, report_sections
 from tests.report_rows import eval_row
 
 # (M1 right, M2 right) per problem: 40 problems, 14 discordant M1-only, 3 M2-only; M3 = M2 except 2 flips.
@@ -45,10 +45,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def stats(run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rep")
-    res = invoke("report", "--run", run.root, "--format", "json", "--out", out)
-    assert res.exit_code == 0, res.output
-    return {r["model"]: r for r in json.loads((out / "report.json").read_text())["sections"]["statistics"]}
+    return {r["model"]: r for r in report_sections(run, tmp_path_factory.mktemp("rep"))["statistics"]}
 
 
 def sql(run, query: str) -> list[dict]:

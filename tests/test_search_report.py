@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from builder.store import read_table
-from tests.helpers import invoke, run_with_problems
+from tests.helpers import invoke, report_sections, run_with_problems
 from tests.scripted_engine import ScriptedEngine, always_a, prefer_lower
 
 
@@ -67,9 +67,7 @@ def test_summary_manifest_and_report_agree_with_the_tables(run, tmp_path):
     assert f"{len(rounds)} rounds, {len(nodes) - len(trees)} samples" in line
     assert f"{distinct[1]} rounds with one distinct candidate" in line and f"of {len(judged)} judged rounds" in line
 
-    res = invoke("report", "--run", run.root, "--format", "json", "--out", tmp_path)
-    assert res.exit_code == 0, res.output
-    (sec,) = json.loads((tmp_path / "report.json").read_text())["sections"]["search"]
+    (sec,) = report_sections(run, tmp_path)["search"]
     assert sec["distinct_per_round"] == " ".join(f"{d}:{n}" for d, n in sorted(distinct.items()))
     assert (sec["rounds"], sec["rounds_one_distinct"], sec["rounds_judged"]) == (len(rounds), distinct[1], len(judged))
     assert sec["judge_calls_one_distinct"] == 0 and sec["samples"] == len(nodes) - len(trees)
