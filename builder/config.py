@@ -196,6 +196,25 @@ class TrainerStage(Section):
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
+class DpoStage(TrainerStage):
+    """The DPO stage; beta, lr and epochs are Axolotl's own keys in `overrides` (rl_beta, learning_rate,
+    num_epochs), the loss terms below are rendered by builder/trainer/render.py (docs/training.md)."""
+
+    nll_weight: float = Field(
+        0.0, ge=0.0, description="RPO (arXiv 2404.19733): loss = DPO + nll_weight x the NLL of the chosen step "
+        "(TRL's 'sft' loss, rendered as dpo_loss_type [sigmoid, sft], dpo_loss_weights [1, nll_weight]); 0: plain DPO.")
+    dpop_lambda: float = Field(
+        0.0, ge=0.0, description="DPOP penalty (arXiv 2402.13228); TRL 1.9 (Axolotl 0.19) has no such loss: only 0 is accepted.")
+
+    @field_validator("dpop_lambda")
+    @classmethod
+    def _no_dpop_in_trl(cls, v: float) -> float:
+        if v:
+            raise ValueError("DPOP is not in Axolotl 0.19 / TRL 1.9 (no such loss type); use nll_weight (RPO) to keep "
+                             "the chosen side's likelihood up, or leave dpop_lambda at 0")
+        return v
+
+
 class Trainer(Section):
     env: str = ".venv-axolotl"
     launcher: str | None = None
@@ -204,7 +223,7 @@ class Trainer(Section):
     # null keeps that (or the caller's OMP_NUM_THREADS), "auto" uses every CPU this process may run on
     threads: PositiveInt | Literal["auto"] | None = Field(None, description="CPU threads per training process (OMP_NUM_THREADS): an integer, 'auto' (all usable CPUs) or null (the launcher's default, one).")
     sft: TrainerStage = TrainerStage(template="sft.yaml")
-    dpo: TrainerStage = TrainerStage(template="dpo.yaml")
+    dpo: DpoStage = DpoStage(template="dpo.yaml")
 
 
 class OwnSteps(Section):

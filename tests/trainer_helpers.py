@@ -77,7 +77,8 @@ def dpo_run(tmp_path: Path, tiny_model_dir, *sets: str):
 def fake_trainer(root: Path, version: str = "0.19.0") -> Path:
     """A stand-in trainer venv, for machines without Axolotl (it comes with `make trainer`): a real
     python whose `axolotl` package appends each validate_config call to ROOT/calls.log, and an
-    `axolotl train` that copies base_model to output_dir (and logs the call). Everything around it
+    `axolotl train` that copies base_model to output_dir (a DPO config: records one optimizer step per
+exported pair, builder/trainer/optimizer_steps.py) and logs the call. Everything around it
     is real: the subprocesses, their environment, the result file, the config and the markers."""
     import sys
     import textwrap
@@ -104,11 +105,16 @@ def fake_trainer(root: Path, version: str = "0.19.0") -> Path:
     bin_dir = root / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").write_text(f'#!/bin/sh\nPYTHONPATH="{site}:$PYTHONPATH" exec {sys.executable} "$@"\n')
+    # a DPO run records its optimizer steps as builder.trainer.eos_dpo does; here: one per exported pair
     (bin_dir / "axolotl").write_text(textwrap.dedent(f"""\
         #!{sys.executable}
         import shutil, sys, yaml
+        import pyarrow.parquet as pq
+        from builder.trainer.optimizer_steps import write_steps
         cfg = yaml.safe_load(open(sys.argv[2]))
         shutil.copytree(cfg["base_model"], cfg["output_dir"])
+        if cfg.get("rl"):
+            write_steps(cfg["output_dir"], pq.read_metadata(cfg["datasets"][0]["path"]).num_rows)
         with open({str(log)!r}, "a") as fh:
             fh.write("train\\n")
         """))

@@ -35,12 +35,15 @@ def force_option(f):
 
 
 def label_option(what: str):
-    """--label judge|checker: the loop's self-judged pairs, or the oracle-labelled ablation."""
+    """--label judge|checker|replay: the loop's self-judged pairs, the oracle-labelled ablation, or
+    the compute-matched control (iteration 0's SFT rows, no pairs)."""
     from builder.store.model_ref import JUDGE, LABELS
 
     return click.option("--label", default=JUDGE, show_default=True, type=click.Choice(LABELS),
                         help=f"judge: the model's self-judged pairs; checker: the oracle ablation "
-                             f"(pairs labelled by the task's step checker) {what}.")
+                             f"(pairs labelled by the task's step checker) {what}; replay: the "
+                             f"compute-matched control (iteration 0's SFT rows for as many optimizer "
+                             f"steps as M<N+1> took, no pairs).")
 
 
 def quiet_option(f):

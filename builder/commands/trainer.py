@@ -21,7 +21,8 @@ def export(run_dir, iteration, force, label):
     N = 0:  RUN/trainer/iteration=0/sft.parquet (Axolotl input_output rows) from IFT + EFT train.
     Terminal steps end with the model's EOS text, intermediate steps carry none.
     Only the judge's pairs are exported unless --label checker (then only the oracle's, into
-    RUN/trainer/iteration=N/checker/pairs.parquet). Done once per input: changed pairs (or
+    RUN/trainer/iteration=N/checker/pairs.parquet); --label replay writes iteration 0's SFT rows
+    to RUN/trainer/iteration=N/replay/sft.parquet. Done once per input: changed pairs (or
     M(N)'s tokenizer) export again, and `psr train` then retrains M(N+1).
 
     \b
@@ -37,7 +38,9 @@ def export(run_dir, iteration, force, label):
         return
     dropped = "; ".join(f"dropped {n} ({why})" for why, n in res.dropped.items())
     verb = {"unchanged": "already exported", "written": "exported", "replaced": "replaced"}[res.status]
-    oracle = f"; oracle-labelled ({label}) pairs, an ablation" if ModelRef.trained_by(iteration, label).ablation else ""
+    ref = ModelRef.trained_by(iteration, label)
+    oracle = (f"; oracle-labelled ({label}) pairs, an ablation" if ref.oracle else
+              "; iteration 0's SFT rows, the compute-matched control" if ref.control else "")
     say(f"{verb}: {res.path} ({res.rows} rows{'; ' + dropped if dropped else ''}{oracle})")
 
 
@@ -51,7 +54,8 @@ def config(run_dir, iteration, no_validate, label):
     """Render RUN/trainer/iteration=N/axolotl.yaml and validate it with Axolotl.
 
     The template is trainer_configs/sft.yaml (N = 0) or dpo.yaml (N >= 1), deep-merged with
-    run.yaml trainer.sft.overrides / trainer.dpo.overrides. Validation (Axolotl's validate_config
+    run.yaml trainer.sft.overrides / trainer.dpo.overrides (and trainer.dpo.nll_weight). --label
+    replay renders sft.yaml with max_steps = the optimizer steps M(N+1) took. Validation (Axolotl's validate_config
     and normalize_config) runs in the trainer environment when it exists, once per config content
     and Axolotl version. Needs M(N) and the exported file (`psr export`): else exit 2.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from builder.errors import InputError
 from builder.store.model_ref import JUDGE, ModelRef
 
 JUDGE_PART = "pairs"  # part-pairs.parquet; oracle pairs go to part-checker.parquet
@@ -64,6 +65,9 @@ def build_pairs(run, iteration: int, force: bool = False, label: str = JUDGE) ->
     from builder.store.done import is_done, mark_done
 
     ref = ModelRef.trained_by(iteration, label)  # the model these pairs would train; an unknown label: exit 2
+    if ref.control:
+        raise InputError(f"--label {label}: {ref.name} is trained on iteration 0's SFT rows, not on pairs; "
+                         f"nothing to extract (run `psr export --run {run.root} --iter {iteration}{ref.flag}`)")
     oracle = ref.ablation
     manifest = require_sealed(run, iteration, f"psr pairs{ref.flag}")
     derived = manifest.get("derived", {}).get("pairs", {})

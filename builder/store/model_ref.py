@@ -1,4 +1,6 @@
-"""Which model: M(n) of the loop, or M(n)-checker, the oracle ablation trained on checker-labelled pairs.
+"""Which model: M(n) of the loop, M(n)-checker (the oracle ablation, trained on checker-labelled pairs)
+or M(n)-replay (the compute-matched control: M(n-1) trained by SFT on iteration 0's data alone, for as
+many optimizer steps as M(n) took; builder/trainer/replay.py).
 
 One small value for what used to be a bare `label` string with its own branches in every module:
 its name (`M2`, `M2-checker`), its path in a run, the trainer folder that builds it, the
@@ -15,18 +17,19 @@ from builder.errors import InputError, PsrError
 
 JUDGE = "judge"  # the loop's own model, trained on its self-judged pairs
 CHECKER = "checker"  # the oracle ablation: pairs labelled by the task's step checker
-LABELS = (JUDGE, CHECKER)
+REPLAY = "replay"  # the compute-matched control: no pairs, iteration 0's SFT rows for the judge model's steps
+LABELS = (JUDGE, CHECKER, REPLAY)
 M1_GIVEN = "models.M1 is given in run.yaml: iteration 0 (SFT) is skipped, nothing to do"
 
 
 def check_label(label: str) -> str:
     if label not in LABELS:
-        raise InputError(f"unknown --label {label!r}: use {' or '.join(LABELS)}")
+        raise InputError(f"unknown --label {label!r}: use {', '.join(LABELS[:-1])} or {LABELS[-1]}")
     return label
 
 
 def label_suffix(label: str) -> str:
-    """'' for the loop's model, '-checker' for the ablation: in model names and eval part files."""
+    """'' for the loop's model, '-checker' / '-replay' for the others: in model names and eval part files."""
     return f"-{check_label(label)}" if label != JUDGE else ""
 
 
@@ -37,7 +40,7 @@ def skips_iteration(run, iteration: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ModelRef:
-    """M(n), or its ablation M(n)-<label> (label checker), as one value."""
+    """M(n), or its ablation M(n)-<label> (label checker or replay), as one value."""
 
     n: int
     label: str = JUDGE
@@ -53,6 +56,21 @@ class ModelRef:
     @property
     def ablation(self) -> bool:
         return self.label != JUDGE
+
+    @property
+    def oracle(self) -> bool:
+        """Trained on pairs labelled by the task's step checker."""
+        return self.label == CHECKER
+
+    @property
+    def control(self) -> bool:
+        """The compute-matched control: no pairs, as many optimizer steps as the judge model of its iteration."""
+        return self.label == REPLAY
+
+    @property
+    def from_pairs(self) -> bool:
+        """Trained by DPO on step pairs (M2 and later, M(n)-checker); else by SFT on iteration 0's rows."""
+        return self.n > 1 and not self.control
 
     @property
     def name(self) -> str:
@@ -80,6 +98,6 @@ class ModelRef:
         if self.n < 1:
             raise PsrError(f"{self.name} is not trained by an iteration of the loop")
         if self.ablation and self.n == 1:
-            raise InputError(f"--label {self.label}: iteration 0 is SFT on IFT/EFT data, it has no pairs to label")
+            raise InputError(f"--label {self.label}: iteration 0 is SFT on IFT/EFT data, it has no ablation or control")
         base = run.trainer_dir(self.n - 1)
         return base / self.label if self.ablation else base

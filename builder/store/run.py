@@ -54,7 +54,7 @@ class Run:
         return self.root / "models"
 
     def model_path(self, n: int, label: str = JUDGE) -> str:
-        """M(n)'s path or Hub id (builder/store/model_ref.py); label "checker": the oracle ablation M(n)-checker."""
+        """M(n)'s path or Hub id (builder/store/model_ref.py); label "checker" / "replay": M(n)-checker / M(n)-replay."""
         return ModelRef(n, label).path(self)
 
     def require_model(self, n: int, label: str = JUDGE) -> str:
@@ -68,7 +68,8 @@ class Run:
         p = Path(model)
         if p.is_absolute() and not (p / "config.json").is_file():
             if ref.ablation:
-                raise InputError(f"model {ref.name} not found at {p}; build it with `psr pairs`, `psr export`, "
+                pairs = "`psr pairs`, " if ref.from_pairs else ""
+                raise InputError(f"model {ref.name} not found at {p}; build it with {pairs}`psr export`, "
                                  f"`psr config` and `psr train` with --run {self.root} --iter {n - 1}{ref.flag}")
             if n == 0:
                 how = f"`psr model tiny {p}` (or set models.M0 in run.yaml)"

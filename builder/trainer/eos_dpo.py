@@ -1,7 +1,8 @@
 """Step-wise DPO trainer for Axolotl: the data decides where EOS goes, not TRL.
 
 Loaded by `axolotl train` through the config key `trainer_cls: builder.trainer.eos_dpo.StepDPOTrainer`,
-so this module runs INSIDE the Axolotl venv: it imports only Axolotl/TRL and the standard library.
+so this module runs INSIDE the Axolotl venv: it imports only Axolotl/TRL, the standard library and
+builder.trainer.optimizer_steps (standard library only: it records the optimizer step count).
 
 Why: TRL 1.9's `DPOTrainer._prepare_dataset` appends `tokenizer.eos_token` to every string
 chosen/rejected that does not already end with it (its inner `add_eos`, fed
@@ -27,6 +28,8 @@ import sys
 
 from axolotl.core.trainers.dpo.trainer import AxolotlDPOTrainer
 from trl import DPOTrainer
+
+from builder.trainer.optimizer_steps import write_steps
 
 # What the proxy relies on in trl/trainer/dpo_trainer.py (TRL 1.9.0).
 _CONTRACT = ("def add_eos(", "example[\"chosen\"] + eos_token", "self._tokenizer.eos_token")
@@ -75,6 +78,14 @@ class StepDPOTrainer(AxolotlDPOTrainer):
     def __init__(self, *args, **kwargs):
         check_trl_contract()
         super().__init__(*args, **kwargs)
+
+    def train(self, *args, **kwargs):
+        """TRL's training, then its optimizer step count beside the model (builder/trainer/optimizer_steps.py):
+        the compute-matched control (`--label replay`) trains for as many."""
+        result = super().train(*args, **kwargs)
+        if self.is_world_process_zero():
+            write_steps(self.args.output_dir, self.state.global_step)
+        return result
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         real = self._tokenizer

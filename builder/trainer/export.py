@@ -19,7 +19,10 @@ hash also sits in the file's metadata, so a recomputation with identical rows wr
 
 Only the judge's pairs (label_source 'judge') are exported by default. `--label checker` exports
 the oracle ablation's pairs instead, into RUN/trainer/iteration=N/checker/ (its own config,
-prepared cache and model M(N+1)-checker), so the loop's files never see them.
+prepared cache and model M(N+1)-checker), so the loop's files never see them. `--label replay`
+(iteration N >= 1) writes RUN/trainer/iteration=N/replay/sft.parquet: iteration 0's SFT rows, the
+same rows as RUN/trainer/iteration=0/sft.parquet (same tables, templates and M0 tokenizer), for
+the compute-matched control M(N+1)-replay (builder/trainer/render.py gives it its step count).
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def label_dir(run: Run, iteration: int, label: str = JUDGE) -> Path:
 
 
 def export_path(run: Run, iteration: int, label: str = JUDGE) -> Path:
-    return label_dir(run, iteration, label) / ("sft.parquet" if iteration == 0 else "pairs.parquet")
+    sft = not ModelRef.trained_by(iteration, label).from_pairs
+    return label_dir(run, iteration, label) / ("sft.parquet" if sft else "pairs.parquet")
 
 
 def prepared_path(run: Run, iteration: int, label: str = JUDGE) -> Path:
@@ -68,22 +72,22 @@ def export_iteration(run: Run, iteration: int, force: bool = False, label: str =
     label_dir(run, iteration, label)  # an unknown label, or a label at iteration 0: exit 2 before any work
     if skips_iteration(run, iteration):
         return ExportResult(export_path(run, 0), "skipped")
-    path = export_path(run, iteration, label)
-    source = _sft_source(run) if iteration == 0 else _dpo_source(run, iteration, label)
+    path, sft = export_path(run, iteration, label), not ModelRef.trained_by(iteration, label).from_pairs
+    source = _sft_source(run) if sft else _dpo_source(run, iteration, label)
     step, fp = export_step(run, iteration, label), export_fingerprint(run, iteration, label, source)
     marker = None if force else check(run, step, fp)
     if marker:
         facts = marker["facts"]
         return ExportResult(path, "unchanged", facts["rows"], facts["dropped"], facts["sha256"])
-    rows, dropped, lineage = _sft_export(run, source) if iteration == 0 else _dpo_export(run, iteration, label, source)
+    rows, dropped, lineage = _sft_export(run, source) if sft else _dpo_export(run, iteration, label, source)
     if not rows:
-        what = "no IFT/EFT train rows" if iteration == 0 else "no step pairs to train on"
+        what = "no IFT/EFT train rows" if sft else "no step pairs to train on"
         raise PsrError(f"iteration {iteration}: {what} ({_dropped_text(dropped)}); nothing to export, "
                        f"so M{iteration + 1} cannot be trained from it")
     digest = rows_digest(rows)
     old = existing_sha256(path)
     if old != digest:
-        write_parquet(path, rows, digest, sft=iteration == 0)
+        write_parquet(path, rows, digest, sft=sft)
         if old is not None:  # a stale prepared cache would train on the old file
             shutil.rmtree(prepared_path(run, iteration, label), ignore_errors=True)
         _write_json(path.with_name("export.json"), {
@@ -104,8 +108,9 @@ def export_fingerprint(run: Run, iteration: int, label: str, source: dict) -> st
     from builder.prompts import load_template
     from builder.store.done import fingerprint, model_id
 
-    inputs = {"source": source, "label": label, "model": model_id(run.require_model(iteration))}
-    if iteration == 0:
+    sft = not ModelRef.trained_by(iteration, label).from_pairs  # iteration 0's rows: M0's tokenizer renders them
+    inputs = {"source": source, "label": label, "model": model_id(run.require_model(0 if sft else iteration))}
+    if sft:
         p = run.config.prompts
         inputs["templates"] = [load_template(p.reasoning), load_template(p.judge), load_template(p.score)]
     return fingerprint(inputs)

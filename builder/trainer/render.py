@@ -8,6 +8,11 @@ overridden: they are what makes iterations immutable and chained.
 
 `label="checker"` renders the oracle ablation's config (RUN/trainer/iteration=N/checker/axolotl.yaml):
 the same template and overrides, its own export and cache, output RUN/models/M{N+1}-checker.
+`label="replay"` renders the compute-matched control: the SFT template and trainer.sft overrides on
+iteration 0's rows, from M(N), with max_steps = the optimizer steps M(N+1) took (its trained.json).
+
+The DPO stage's loss keys (trainer.dpo.nll_weight) are rendered into Axolotl's dpo_loss_type /
+dpo_loss_weights, which Axolotl 0.19 passes to TRL's DPOConfig loss_type / loss_weights.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ def output_dir(run: Run, iteration: int, label: str = JUDGE) -> Path:
     return run.models_dir() / ModelRef.trained_by(iteration, label).name
 
 
-def stage(run: Run, iteration: int):
-    return run.config.trainer.sft if iteration == 0 else run.config.trainer.dpo
+def stage(run: Run, iteration: int, label: str = JUDGE):
+    """trainer.dpo for pairs; trainer.sft for iteration 0 and the replay control (iteration 0's rows)."""
+    return run.config.trainer.dpo if ModelRef.trained_by(iteration, label).from_pairs else run.config.trainer.sft
 
 
 def templates_dir() -> Path:
@@ -57,16 +63,49 @@ def template_path(name: str) -> Path:
 
 def render_config(run: Run, iteration: int, label: str = JUDGE) -> dict:
     """The Axolotl config of iteration N (of its `label` pairs) as a plain dict."""
+    ref = ModelRef.trained_by(iteration, label)
     label_dir(run, iteration, label)
     if skips_iteration(run, iteration):
         raise PsrError(M1_GIVEN)
-    return render_stage(run, stage(run, iteration), "sft" if iteration == 0 else "dpo", {
+    st = stage(run, iteration, label)
+    extra = loss_keys(st) if ref.from_pairs else replay_steps(run, iteration) if ref.control else None
+    return render_stage(run, st, "dpo" if ref.from_pairs else "sft", {
         "base_model": base_model(run, iteration),
         "output_dir": str(output_dir(run, iteration, label)),
         "dataset": str(export_path(run, iteration, label)),
         "dataset_prepared_path": str(prepared_path(run, iteration, label)),
         "seed": run.config.seed,
-    })
+    }, extra)
+
+
+LOSS_KEYS = ("dpo_loss_type", "dpo_loss_weights")
+
+
+def loss_keys(st) -> dict:
+    """trainer.dpo.nll_weight as Axolotl keys: DPO (sigmoid) plus TRL's 'sft' loss (the NLL of the
+    chosen completion, averaged over its tokens) at that weight; nothing for 0 (the template's plain DPO)."""
+    if not st.nll_weight:
+        return {}
+    clash = [k for k in LOSS_KEYS if k in st.overrides]
+    if clash:
+        raise InputError(f"run.yaml trainer.dpo.nll_weight and trainer.dpo.overrides.{clash[0]} both set the loss: keep one")
+    return {"dpo_loss_type": ["sigmoid", "sft"], "dpo_loss_weights": [1.0, float(st.nll_weight)]}
+
+
+def replay_steps(run: Run, iteration: int) -> dict:
+    """max_steps of the replay control: the optimizer steps M(N+1) took, from its trained.json."""
+    from builder.store.atomic import read_json
+
+    judge = ModelRef.trained_by(iteration)
+    record = read_json(label_dir(run, iteration) / "trained.json") or {}
+    steps = record.get("optimizer_steps")
+    if not record:
+        raise InputError(f"--label replay matches the optimizer steps of {judge.name}, which is not trained; "
+                         f"run `psr train --run {run.root} --iter {iteration}` first")
+    if not isinstance(steps, int) or steps < 1:
+        raise InputError(f"{label_dir(run, iteration) / 'trained.json'} records no optimizer steps ({judge.name} was "
+                         f"trained before they were recorded); run `psr train --run {run.root} --iter {iteration} --force` first")
+    return {"max_steps": steps}
 
 
 def uses_stage(run: Run) -> bool:

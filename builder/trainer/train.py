@@ -3,7 +3,10 @@
 Output streams to the terminal and to RUN/trainer/iteration=N/train.log. Idempotent: when
 M(N+1) was trained from the same config, data, base model and arguments (its done marker,
 builder/store/done.py), nothing runs; a changed input retrains it; forced, it retrains anyway.
-`label="checker"` trains the oracle ablation M(N+1)-checker from RUN/trainer/iteration=N/checker/.
+`label="checker"` trains the oracle ablation M(N+1)-checker from RUN/trainer/iteration=N/checker/,
+`label="replay"` the compute-matched control M(N+1)-replay from RUN/trainer/iteration=N/replay/.
+trained.json records the optimizer steps the trainer took when it reports them
+(builder/trainer/optimizer_steps.py: the DPO trainer does), which the control then matches.
 """
 
 from __future__ import annotations
@@ -125,16 +128,17 @@ def _write_lineage(run: Run, iteration: int, cfg: Path, cmd: list[str], seconds:
     from builder.store.lineage import model_fingerprint, sha256_file
     from builder.pairs.checker import ORACLE_NOTE
     from builder.trainer.export import export_path, label_dir
+    from builder.trainer.optimizer_steps import read_steps
 
-    data = export_path(run, iteration, label)
+    data, out = export_path(run, iteration, label), output_model(run, iteration, label)
     record = {
-        "model": model_fingerprint(str(output_model(run, iteration, label))),
+        "model": model_fingerprint(str(out)),
         "base_model": model_fingerprint(base_model(run, iteration)),
         "config": {"path": str(cfg), "sha256": sha256_file(cfg)},
         "data": {"path": str(data), "sha256": sha256_file(data)},
-        "command": cmd, "wall_seconds": round(seconds, 1),
+        "command": cmd, "wall_seconds": round(seconds, 1), "optimizer_steps": read_steps(out),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "label_source": label, **({"note": ORACLE_NOTE} if ModelRef.trained_by(iteration, label).ablation else {}),
+        "label_source": label, **({"note": ORACLE_NOTE} if ModelRef.trained_by(iteration, label).oracle else {}),
     }
     path = label_dir(run, iteration, label) / "trained.json"
     atomic.write_json(path, record, indent=2)
