@@ -1,6 +1,6 @@
 """Which model: M(n) of the loop, M(n)-checker (the oracle ablation, trained on checker-labelled pairs)
 or M(n)-replay (the compute-matched control: M(n-1) trained by SFT on iteration 0's data alone, for as
-many optimizer steps as M(n) took; builder/trainer/replay.py).
+many optimizer steps as M(n) took; builder/trainer/render.py).
 
 One small value for what used to be a bare `label` string with its own branches in every module:
 its name (`M2`, `M2-checker`), its path in a run, the trainer folder that builds it, the

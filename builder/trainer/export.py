@@ -83,7 +83,7 @@ def export_iteration(run: Run, iteration: int, force: bool = False, label: str =
     if not rows:
         what = "no IFT/EFT train rows" if sft else "no step pairs to train on"
         raise PsrError(f"iteration {iteration}: {what} ({_dropped_text(dropped)}); nothing to export, "
-                       f"so M{iteration + 1} cannot be trained from it")
+                       f"so {ModelRef.trained_by(iteration, label).name} cannot be trained from it")
     digest = rows_digest(rows)
     old = existing_sha256(path)
     if old != digest:
