@@ -67,7 +67,7 @@ def test_real_axolotl_dpo_step_writes_loadable_m2(tmp_path, tiny_model_dir):
     assert "builder.trainer.eos_dpo: TRL EOS append disabled" in log and "max-steps" in log.splitlines()[0]
     # idempotent: M2 exists and loads, so a rerun does no work and touches nothing
     before = {p: p.stat().st_mtime_ns for p in [*m2.iterdir(), *run.trainer_dir(1).iterdir()] if p.is_file()}
-    again = invoke("train", "--run", run.root, "--iter", 1)
+    again = invoke("train", "--run", run.root, "--iter", 1, "--", "--max-steps", "1")
     assert again.exit_code == 0 and "M2 exists; nothing to do" in again.output
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
