@@ -1,6 +1,7 @@
 """How many optimizer steps a training run took, recorded by the trainer beside the model it saved.
 
-Written inside the Axolotl venv by builder.trainer.eos_dpo (so: standard library only), read by
+Written inside the Axolotl venv by builder.trainer.eos_dpo (through store/atomic.py, which imports
+there: its dependencies are in that venv too), read by
 `psr train` into the iteration's trained.json, from which the compute-matched control
 (`--label replay`, builder/trainer/render.py) takes its max_steps.
 """
@@ -8,19 +9,16 @@ Written inside the Axolotl venv by builder.trainer.eos_dpo (so: standard library
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 STEPS_FILE = "psr_optimizer_steps.json"
 
 
 def write_steps(folder: str | Path, steps: int) -> None:
-    """Write STEPS_FILE into `folder` through a temporary file, so a reader never sees half of it."""
-    path = Path(folder) / STEPS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"optimizer_steps": int(steps)}))
-    os.replace(tmp, path)
+    """Write STEPS_FILE into `folder` atomically, so a reader never sees half of it."""
+    from builder.store.atomic import write_json
+
+    write_json(Path(folder) / STEPS_FILE, {"optimizer_steps": int(steps)})
 
 
 def read_steps(folder: str | Path) -> int | None:
