@@ -32,6 +32,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def tiny_model_dir(tiny_model_dir, tmp_path_factory):
+    """The demo M0 with room for 2048 positions: `transformers serve` (5.25) refuses a prompt plus answer
+    beyond config.json's max_position_embeddings (512 here), and the IFT teacher prompt alone is ~570
+    tokens. RoPE has no learned positions, so the weights, and every sample, are those of M0."""
+    import json
+    import shutil
+
+    copy = tmp_path_factory.mktemp("served") / "M0"
+    shutil.copytree(tiny_model_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 2048}, indent=1))
+    return copy
+
+
+@pytest.fixture(scope="module")
 def server(tiny_model_dir, tmp_path_factory):
     """`transformers serve MODEL` on a free loopback port; yields the base URL (…/v1)."""
     port = free_port()
