@@ -302,6 +302,9 @@ class RunConfig(Section):
     seed: int = 1234
     task: str = "arithmetic"
     task_options: dict[str, Any] = Field(default_factory=dict)
+    # named variants of the task: `task:NAME` in problems.source and eval.benchmarks is the run's
+    # task with task_options and then these options (demo-frontier's `frontier`: longer chains)
+    task_variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     models: Models = Models()
     problems: Problems = Problems()
     engine: Engine = Engine()
@@ -314,6 +317,16 @@ class RunConfig(Section):
     trainer: Trainer = Trainer()
     eval: Eval = Eval()
     hub: Hub = Hub()
+
+    @field_validator("task_variants")
+    @classmethod
+    def _variant_names(cls, v: dict, info: ValidationInfo) -> dict:
+        for name, opts in v.items():
+            if not name.isidentifier() or name == info.data.get("task"):
+                raise ValueError(f"variant name {name!r} must be a plain word other than the task's own name")
+            if not isinstance(opts, dict):
+                raise ValueError(f"variant {name!r} must map task option names to values")
+        return v
 
 
 def preset_names() -> list[str]:

@@ -95,10 +95,9 @@ def _jsonable(v) -> bool:
 
 
 def task_rows(run: Run, name: str, split: str, n: int, seed: int) -> list[dict]:
-    from builder.tasks import get_task
+    from builder.tasks import run_task
 
-    opts = run.config.task_options if name == run.config.task else {}
-    task = get_task(name, **opts)
+    task = run_task(run.config, name)
     return [{"problem": p["problem"], "answer": p.get("answer"), "meta": p.get("meta") or {}} for p in task.problems(split, n, seed)]
 
 

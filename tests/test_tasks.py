@@ -127,6 +127,50 @@ def test_eft_judgment_text():
                     "B") == "Check: answer 18. A: 17 wrong. B: 18 correct. [[B]]"
 
 
+def test_inverse_judgment_checks_each_candidate_through_the_inverse_operation():
+    from builder.tasks.arithmetic import judgment
+
+    chain = parse_problem("13 + 9 - 4")  # values 13, 22, 18
+    right, off = "Step 2: 22 - 4 = 18\n", "Step 2: 22 - 4 = 17\n"
+    assert (judgment(chain, 2, right, off, "A", "inverse")
+            == "Check: A: 18 + 4 = 22. B: 17 + 4 = 21, not 22. [[A]]")
+    # a carry error computes correctly from the wrong number: only the comparison with 22 catches it
+    assert (judgment(chain, 2, "Step 2: 13 - 4 = 9\n", right, "B", "inverse")
+            == "Check: A: 9 + 4 = 13, not 22. B: 18 + 4 = 22. [[B]]")
+    # the operator is the problem's, not the candidate's: `22 + 4 = 26` is taken back by + 4
+    assert judgment(chain, 2, right, "Step 2: 22 + 4 = 26\n", "A", "inverse").endswith("B: 26 + 4 = 30, not 22. [[A]]")
+    assert judgment(chain, 1, "Step 1: 13 + 9 = 22\n", "Step 1: 13 + 9 = 21\n", "A", "inverse").startswith(
+        "Check: A: 22 - 9 = 13. B: 21 - 9 = 12, not 13.")
+    answer = judgment(chain, 3, "Step 3: The answer is \\boxed{18}\n", "Step 3: The answer is \\boxed{17}\n", "A", "inverse")
+    assert answer == "Check: answer 18. A: 18 correct. B: 17 wrong. [[A]]"
+
+
+def test_judge_format_reaches_eft_rows_and_only_the_judgment_changes():
+    plain = get_task("arithmetic").eft_examples("train", 60, seed=0)
+    inverse = get_task("arithmetic", judge_format="inverse").eft_examples("train", 60, seed=0)
+    strip = [{k: v for k, v in r.items() if k != "judgment"} for r in plain]
+    assert strip == [{k: v for k, v in r.items() if k != "judgment"} for r in inverse]
+    ops = [r for r in inverse if "answer" not in r["judgment"]]
+    assert ops and all(" correct" not in r["judgment"] and r["judgment"].count(", not ") == 1 for r in ops)
+    with pytest.raises(InputError, match="judge_format"):
+        get_task("arithmetic", judge_format="vibes")
+
+
+def test_task_variants_put_their_options_over_the_runs():
+    from builder.config import RunConfig
+    from builder.tasks import run_task
+
+    cfg = RunConfig(task_options={"max_value": 20, "max_operand": 9}, task_variants={"frontier": {"min_ops": 4, "max_ops": 5}})
+    base, frontier = run_task(cfg), run_task(cfg, "frontier")
+    assert (base.min_ops, base.max_ops, base.max_value) == (2, 3, 20)
+    assert (frontier.min_ops, frontier.max_ops, frontier.max_value, frontier.max_operand) == (4, 5, 20, 9)
+    ops = {len(parse_problem(p["problem"]).ops) for p in frontier.problems("test", 200, 0)}
+    assert ops == {4, 5}
+    assert run_task(cfg, "arithmetic").max_ops == 3
+    with pytest.raises(ValueError, match="variant name"):
+        RunConfig(task_variants={"arithmetic": {"max_ops": 5}})
+
+
 def test_eft_splits_are_disjoint(arith):
     train = {r["problem"] for r in arith.eft_examples("train", 2000, seed=0)}
     test = {r["problem"] for r in arith.eft_examples("test", 200, seed=0)}

@@ -97,9 +97,9 @@ def task_ref(run: Run, bench: str, split: str = HUB_SPLIT) -> tuple[str, str]:
 
 
 def _task(run: Run, name: str):
-    from builder.tasks import get_task
+    from builder.tasks import run_task
 
-    return get_task(name, **(run.config.task_options if name == run.config.task else {}))
+    return run_task(run.config, name)
 
 
 def _file_or_hub_rows(bench: str, fields: dict[str, str], split: str) -> tuple[list[dict], str]:
@@ -178,12 +178,13 @@ def eval_fingerprint(run: Run, iteration: int, bench: Benchmark, mode: str, labe
     from builder.ids import rows_digest
     from builder.search import Templates
     from builder.store.done import fingerprint, model_id
+    from builder.tasks import task_fingerprint
 
     cfg = run.config
     return fingerprint({
         "model": model_id(run.model_path(iteration, label)), "problems": rows_digest(bench.problems),
         "search": search_config(run, mode).model_dump(mode="json"), "templates": asdict(Templates.from_config(cfg.prompts)),
-        "engine": cfg.engine.model_dump(mode="json"), "seed": cfg.seed, "task": [cfg.task, cfg.task_options],
+        "engine": cfg.engine.model_dump(mode="json"), "seed": cfg.seed, "task": task_fingerprint(cfg),
     })
 
 

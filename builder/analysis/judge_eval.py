@@ -85,11 +85,10 @@ def _eft_test_rows(run: Run) -> list[dict]:
 
 
 def _task_rows(run: Run, name: str, limit: int | None) -> list[dict]:
-    from builder.tasks import get_task
+    from builder.tasks import run_task
 
-    opts = run.config.task_options if name == run.config.task else {}
     n = 2 * limit if limit else run.config.init_data.eft_test  # the task emits both orders of each pair
-    return get_task(name, **opts).eft_examples("test", n, run.config.seed)
+    return run_task(run.config, name).eft_examples("test", n, run.config.seed)
 
 
 def to_pairs(rows: list[dict], origin: str) -> list[LabeledPair]:

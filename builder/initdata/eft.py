@@ -248,10 +248,10 @@ def answer_checker(run, source: str):
     from builder.search.context import AnswerChecker
 
     if source.startswith("task:"):
-        from builder.tasks import get_task
+        from builder.tasks import run_task
 
         name = source[5:]
-        return get_task(name, **(run.config.task_options if name == run.config.task else {}))
+        return run_task(run.config, name)
     return AnswerChecker()
 
 

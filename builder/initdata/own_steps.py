@@ -57,7 +57,7 @@ def own_step_examples(task, engine, renderer, reasoning_tmpl: str, n_problems: i
         counts.distinct[n] = counts.distinct.get(n, 0) + 1
         if right and wrong:
             counts.mixed += 1
-            rows += pair_rows(chain, k, prefix, rng.choice(right), rng.choice(wrong))
+            rows += pair_rows(task, chain, k, prefix, rng.choice(right), rng.choice(wrong))
     counts.rows = len(rows)
     return rows, counts
 
@@ -78,9 +78,7 @@ def _labelled(task, problem: str, prefix: list[str], k: int, completions) -> tup
     return right, wrong
 
 
-def pair_rows(chain, k: int, prefix: list[str], right: str, wrong: str) -> list[dict]:
-    from builder.tasks.arithmetic import judgment
-
+def pair_rows(task, chain, k: int, prefix: list[str], right: str, wrong: str) -> list[dict]:
     return [{"problem": chain.text, "prefix": "".join(prefix), "step_a": a, "step_b": b, "label": label,
-             "judgment": judgment(chain, k, a, b, label)}
+             "judgment": task.judgment(chain, k, a, b, label)}
             for label, (a, b) in (("A", (right, wrong)), ("B", (wrong, right)))]

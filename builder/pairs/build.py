@@ -63,6 +63,7 @@ def build_pairs(run, iteration: int, force: bool = False, label: str = JUDGE) ->
     from builder.prompts import ChatRenderer, load_template
     from builder.store import read_table, record_table, require_sealed, write_table
     from builder.store.done import is_done, mark_done
+    from builder.tasks import task_fingerprint
 
     ref = ModelRef.trained_by(iteration, label)  # the model these pairs would train; an unknown label: exit 2
     if ref.control:
@@ -72,7 +73,7 @@ def build_pairs(run, iteration: int, force: bool = False, label: str = JUDGE) ->
     manifest = require_sealed(run, iteration, f"psr pairs{ref.flag}")
     derived = manifest.get("derived", {}).get("pairs", {})
     part = CHECKER_PART if oracle else JUDGE_PART
-    task = {"task": [run.config.task, run.config.task_options]} if oracle else None
+    task = {"task": task_fingerprint(run.config)} if oracle else None
     step, fp = pairs_step(run, iteration, manifest, part, task)
     done = recorded_gates(derived, label)
     if done is not None and not force and is_done(run, step, fp):

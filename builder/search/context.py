@@ -40,12 +40,12 @@ class AnswerChecker:
 
 def make_checker(run, problems: list[dict]):
     """The task's checkers when every problem comes from one task:NAME source, else answer matching."""
-    from builder.tasks import get_task
+    from builder.tasks import run_task
 
     sources = {p["source"] for p in problems}
     if len(sources) == 1 and next(iter(sources)).startswith("task:"):
         name = next(iter(sources))[5:]
-        return get_task(name, **(run.config.task_options if name == run.config.task else {}))
+        return run_task(run.config, name)
     return AnswerChecker()
 
 

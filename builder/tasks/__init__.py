@@ -19,6 +19,26 @@ def get_task(name: str, **options) -> Task:
     raise InputError(f"unknown task {name!r}: use 'arithmetic' or 'reasoning_gym:<generator>'")
 
 
+def run_task(config, name: str | None = None) -> Task:
+    """The task a run means by `name` (default: its own task).
+
+    The run's task gets run.yaml `task_options`; a name under `task_variants` is the run's task with
+    that variant's options on top (demo-frontier: `frontier`, longer chains than iteration 0 trained
+    on); any other name is that task with its default options.
+    """
+    name = name or config.task
+    if name == config.task:
+        return get_task(name, **config.task_options)
+    if name in config.task_variants:
+        return get_task(config.task, **{**config.task_options, **config.task_variants[name]})
+    return get_task(name)
+
+
+def task_fingerprint(config) -> list:
+    """What a run's task names mean, for fingerprints; a run without variants keeps its old ones."""
+    return [config.task, config.task_options, *([config.task_variants] if config.task_variants else [])]
+
+
 def _build(cls, name: str, options: dict) -> Task:
     try:
         return cls(**options)
@@ -26,4 +46,4 @@ def _build(cls, name: str, options: dict) -> Task:
         raise InputError(f"bad task_options for {name!r}: {exc}") from None
 
 
-__all__ = ["Task", "get_task"]
+__all__ = ["Task", "get_task", "run_task", "task_fingerprint"]

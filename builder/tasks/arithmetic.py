@@ -135,17 +135,41 @@ def _delta(rng: random.Random, small: bool = False) -> int:
     return size * rng.choice((-1, 1))
 
 
-def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str) -> str:
-    """The target judge text: recompute the step, grade each candidate's number, then the verdict."""
+JUDGE_FORMATS = ("recompute", "inverse")
+
+
+def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str, judge_format: str = "recompute") -> str:
+    """The target judge text: a check, then the verdict. Two formats (task option `judge_format`):
+
+    - recompute: do the step, then grade each candidate's number
+      (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
+    - inverse: take each candidate's number back through the inverse of the problem's operation and
+      compare with the previous result (`Check: A: 18 + 4 = 22. B: 17 + 4 = 21, not 22. [[A]]`):
+      a different fact than the one the policy used to make the step, and one per candidate.
+    The answer step is checked the same way in both: `Check: answer 18.` and the grades.
+    """
     values = chain.values
+    ra, rb = stated_result(step_a), stated_result(step_b)
+    if judge_format == "inverse" and k <= len(chain.ops):
+        checks = [f"{pos}: {_inverse_check(values[k - 1], chain.ops[k - 1], r)}" for pos, r in (("A", ra), ("B", rb))]
+        return f"Check: {'. '.join(checks)}. [[{label}]]"
     if k > len(chain.ops):
         check = f"Check: answer {values[-1]}."
     else:
         op, b = chain.ops[k - 1]
         check = f"Check: {values[k - 1]} {op} {b} = {values[k]}."
     grade = {label: "correct", "B" if label == "A" else "A": "wrong"}
-    ra, rb = stated_result(step_a), stated_result(step_b)
     return f"{check} A: {ra} {grade['A']}. B: {rb} {grade['B']}. [[{label}]]"
+
+
+def _inverse_check(previous: int, operation: tuple[str, int], result: int | None) -> str:
+    """`18 + 4 = 22` when 18 undoes `- 4` back to the previous result 22; else `..., not 22`."""
+    if result is None:
+        return f"no result, not {previous}"
+    op, b = operation
+    back_op = "-" if op == "+" else "+"
+    back = apply(result, back_op, b)
+    return f"{result} {back_op} {b} = {back}" + ("" if back == previous else f", not {previous}")
 
 
 def scored_wrong_solution(chain: Chain, rng: random.Random) -> tuple[list[str], int] | None:
@@ -208,10 +232,13 @@ class ArithmeticTask:
     name: str = "arithmetic"
     reasoning_template: str = "reasoning_arith"
     judge_template: str = "judge_arith"
+    judge_format: str = "recompute"  # the judgment's check: recompute or inverse (see `judgment`)
 
     def __post_init__(self):
         from builder.errors import InputError
 
+        if self.judge_format not in JUDGE_FORMATS:
+            raise InputError(f"arithmetic: judge_format {self.judge_format!r} is not one of {', '.join(JUDGE_FORMATS)}")
         if not 1 <= self.min_ops <= self.max_ops:
             raise InputError(f"arithmetic: need 1 <= min_ops <= max_ops, got {self.min_ops}, {self.max_ops}")
         if not 0 <= self.min_operand <= self.max_operand <= self.max_value:
@@ -288,6 +315,9 @@ class ArithmeticTask:
                         "score": score, "judgment": score_judgment(chain, steps, score)})
         return out
 
+    def judgment(self, chain: Chain, k: int, step_a: str, step_b: str, label: str) -> str:
+        return judgment(chain, k, step_a, step_b, label, self.judge_format)
+
     def _pair_rows(self, chain: Chain, rng: random.Random) -> list[dict]:
         gold = gold_steps(chain)
         for _ in range(20):
@@ -301,7 +331,7 @@ class ArithmeticTask:
         for label, (a, b) in (("A", (gold[k - 1], wrong)), ("B", (wrong, gold[k - 1]))):
             rows.append({
                 "problem": chain.text, "prefix": "".join(gold[: k - 1]), "step_a": a, "step_b": b,
-                "label": label, "judgment": judgment(chain, k, a, b, label),
+                "label": label, "judgment": self.judgment(chain, k, a, b, label),
             })
         rng.shuffle(rows)
         return rows
