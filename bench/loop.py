@@ -48,30 +48,30 @@ from builder.errors import PsrError  # noqa: E402
 from builder.loop import LoopOptions, Step, StepRunner, offline_env, run_loop  # noqa: E402
 
 
-VS_M1 = """SELECT b.iteration, count(*) AS shared,
+VS_M1 = """SELECT b.benchmark, b.iteration, count(*) AS shared,
        count(*) FILTER (WHERE a.correct AND NOT b.correct) AS only_m1,
        count(*) FILTER (WHERE b.correct AND NOT a.correct) AS only_this
 FROM evals b JOIN evals a ON a.iteration = 1 AND a.problem_id = b.problem_id AND a.benchmark = b.benchmark
                          AND a.mode = b.mode AND a.label_source = 'judge'
 WHERE b.mode = 'greedy' AND b.label_source = 'judge' AND b.iteration > 1
-GROUP BY b.iteration ORDER BY b.iteration"""
+GROUP BY b.benchmark, b.iteration ORDER BY b.benchmark, b.iteration"""
 
 
 def sql_rows(run: Path, query: str) -> list[dict]:
-    """`psr sql` rows as dicts (every value an int here); a failure ends the bench."""
+    """`psr sql` rows as dicts (every value an int, but the benchmark); a failure ends the bench."""
     out = subprocess.run([sys.executable, "-m", "builder.cli", "sql", query, "--run", str(run), "--format", "csv"],
                          capture_output=True, text=True, env=offline_env(), check=False)
     if out.returncode:
         sys.exit(f"bench/loop.py: psr sql failed on {run}: {out.stderr.strip()}")
     lines = list(csv.reader(out.stdout.splitlines()))
-    return [dict(zip(lines[0], map(int, row))) for row in lines[1:]]
+    return [{k: v if k == "benchmark" else int(v) for k, v in zip(lines[0], row)} for row in lines[1:]]
 
 
 def loop_options(args, seed: int) -> LoopOptions:
     """The loop (builder/loop.py) as this bench runs it: every model evaluated the same way (greedy,
     with --search also in search mode) on the same held-out problems; a seed with 0 pairs stops."""
     modes = ("greedy", "search") if args.search else ("greedy",)
-    split = ("--bench", "task", "--split", args.split) if args.split != "test" else ()  # tune on validation
+    split = ("--split", args.split) if args.split != "test" else ()  # tune on validation: every task benchmark
     sets = (f"seed={seed}", *args.set) + ((f"models.M1={Path(args.m1).resolve()}",) if args.m1 else ())
     return LoopOptions(preset=args.preset, sets=sets, init_modes=modes, modes=modes,
                        eval_args=(*split, "--limit", str(args.eval_limit)), ceiling=args.ceiling,
@@ -99,10 +99,12 @@ def pooled(results: list[dict]) -> list[dict]:
     from builder.analysis.stats import mcnemar_exact, wilson_interval
 
     out = []
-    for model in sorted({r["model"] for res in results for r in res["stats"]}, key=lambda m: int(m[1:])):
-        rows = [r for res in results for r in res["stats"] if r["model"] == model]
+    keys = {(r["benchmark"], r["model"]) for res in results for r in res["stats"]}
+    for bench, model in sorted(keys, key=lambda bm: (bm[0], int(bm[1][1:]))):
+        rows = [r for res in results for r in res["stats"] if (r["benchmark"], r["model"]) == (bench, model)]
         k, n = sum(r["greedy_correct"] or 0 for r in rows), sum(r["greedy_problems"] or 0 for r in rows)
-        row = {"model": model, "greedy_correct": k, "greedy_problems": n, "greedy_ci": wilson_interval(k, n)}
+        row = {"benchmark": bench, "model": model, "greedy_correct": k, "greedy_problems": n,
+               "greedy_ci": wilson_interval(k, n)}
         paired = [r for r in rows if r["only_prev"] is not None]
         if paired:
             b, c = sum(r["only_prev"] for r in paired), sum(r["only_this"] for r in paired)
@@ -119,10 +121,10 @@ def _f(x, spec=".3f") -> str:
 
 
 def table(results: list[dict]) -> str:
-    head = ("| seed | model | greedy (n) [95 % CI] | diff vs prev (only prev/only this) | McNemar p | search | "
+    head = ("| seed | benchmark | model | greedy (n) [95 % CI] | diff vs prev (only prev/only this) | McNemar p | search | "
             "pairs that built it (right-over-wrong) | judge own cand. (n) | judge EFT | wall s (train + search of the iteration "
             "that built it; eval) |")
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for res in results:
         for r in res["stats"]:
             n = r["iteration"]
@@ -130,7 +132,7 @@ def table(results: list[dict]) -> str:
             built = res["times"].get("init" if n == 1 else f"iter {n - 1}")
             diff = "-" if r["difference"] is None else f"{r['difference']:+.3f} ({r['only_prev']}/{r['only_this']})"
             lines.append(
-                f"| {res['seed']} | {r['model']} | {_f(r['greedy_accuracy'])} ({r['greedy_problems']}) "
+                f"| {res['seed']} | {r['benchmark']} | {r['model']} | {_f(r['greedy_accuracy'])} ({r['greedy_problems']}) "
                 f"[{_f(r['greedy_ci_low'])}, {_f(r['greedy_ci_high'])}] | {diff} | {_f(r['mcnemar_p'], '.3g')} | "
                 f"{_f(r['search_accuracy'])} | {vol.get('pairs', '-') if n > 1 else '-'} "
                 f"({_f(_prev(res, n, 'right_over_wrong_rate'))}) | {_f(r['judge_own_accuracy'])} "
@@ -141,7 +143,7 @@ def table(results: list[dict]) -> str:
         acc = p["greedy_correct"] / p["greedy_problems"] if p["greedy_problems"] else None
         diff = f"{p['difference']:+.3f} ({p['only_prev']}/{p['only_this']})" if "difference" in p else "-"
         search = _f(p["search"][0] / p["search"][1]) if p["search"][1] else "-"
-        lines.append(f"| pooled | {p['model']} | {_f(acc)} ({p['greedy_problems']}) [{_f(ci[0])}, {_f(ci[1])}] | "
+        lines.append(f"| pooled | {p['benchmark']} | {p['model']} | {_f(acc)} ({p['greedy_problems']}) [{_f(ci[0])}, {_f(ci[1])}] | "
                      f"{diff} | {_f(p.get('mcnemar_p'), '.3g')} | {search} | | | | |")
     return "\n".join(lines)
 
@@ -153,10 +155,11 @@ def gap_table(results: list[dict]) -> str:
     their judge costs; pooled rows sum the rounds' and problems' discordant counts over seeds."""
     from builder.analysis.stats import mcnemar_exact, paired_difference_interval
 
-    lines = ["| seed | model | judge on own mixed rounds (n) | greedy step there | gap [95 % CI] (p) | "
+    lines = ["| seed | benchmark | model | judge on own mixed rounds (n) | greedy step there | gap [95 % CI] (p) | "
              "judge tokens/decision, calls/step | search vs greedy (only search/only greedy) (n) | McNemar p | "
-             "eval judge tokens/decision, calls/step |", "|" + "---|" * 9]
+             "eval judge tokens/decision, calls/step |", "|" + "---|" * 10]
     pool: dict[str, list[int]] = {}
+    pooled_once: set[tuple] = set()  # the gap is the search's, repeated on each benchmark's row
     for res in results:
         for r in res["stats"]:
             if r.get("gap") is None and r.get("svg_difference") is None:
@@ -165,16 +168,17 @@ def gap_table(results: list[dict]) -> str:
                                                   f"({_f(r['gap_p'], '.3g')})")
             svg = "-" if r["svg_difference"] is None else \
                 f"{r['svg_difference']:+.3f} ({r['svg_only_search']}/{r['svg_only_greedy']}) ({r['svg_problems']})"
-            lines.append(f"| {res['seed']} | {r['model']} | {_f(r['judge_round_accuracy'])} ({r['gap_rounds'] or 0}) | "
+            lines.append(f"| {res['seed']} | {r['benchmark']} | {r['model']} | {_f(r['judge_round_accuracy'])} ({r['gap_rounds'] or 0}) | "
                          f"{_f(r['greedy_step_accuracy'])} | {gap} | {_f(r['search_judge_tokens_per_decision'], '.1f')}, "
                          f"{_f(r['search_judge_calls_per_step'], '.1f')} | {svg} | {_f(r['svg_mcnemar_p'], '.3g')} | "
                          f"{_f(r['eval_judge_tokens_per_decision'], '.1f')}, {_f(r['eval_judge_calls_per_step'], '.1f')} |")
-            if r["gap"] is not None:
+            if r["gap"] is not None and (res["seed"], r["model"]) not in pooled_once:
+                pooled_once.add((res["seed"], r["model"]))
                 acc = pool.setdefault(r["model"], [0, 0, 0])
                 acc[0], acc[1], acc[2] = acc[0] + r["gap_judge_only"], acc[1] + r["gap_greedy_only"], acc[2] + r["gap_rounds"]
     for model, (b, c, n) in sorted(pool.items(), key=lambda kv: int(kv[0][1:])):
         lo, hi = paired_difference_interval(b, c, n)
-        lines.append(f"| pooled | {model} | | | {(b - c) / n:+.3f} [{lo:+.3f}, {hi:+.3f}] ({mcnemar_exact(b, c):.3g}) | | | | |")
+        lines.append(f"| pooled | | {model} | | | {(b - c) / n:+.3f} [{lo:+.3f}, {hi:+.3f}] ({mcnemar_exact(b, c):.3g}) | | | | |")
     return "\n".join(lines)
 
 
@@ -182,17 +186,17 @@ def vs_m1_table(results: list[dict]) -> str:
     """The goal's test: each later model against M1 on the same problems (greedy), per seed and pooled."""
     from builder.analysis.stats import mcnemar_exact
 
-    lines = ["| seed | model | vs M1 (only M1 / only this) | McNemar p |", "|---|---|---|---|"]
-    pooled_counts: dict[int, list[int]] = {}
+    lines = ["| seed | benchmark | model | vs M1 (only M1 / only this) | McNemar p |", "|---|---|---|---|---|"]
+    pooled_counts: dict[tuple[str, int], list[int]] = {}
     for res in results:
         for r in res.get("vs_m1", []):
             b, c = r["only_m1"], r["only_this"]
-            acc = pooled_counts.setdefault(r["iteration"], [0, 0, 0])
+            acc = pooled_counts.setdefault((r["benchmark"], r["iteration"]), [0, 0, 0])
             acc[0], acc[1], acc[2] = acc[0] + b, acc[1] + c, acc[2] + r["shared"]
-            lines.append(f"| {res['seed']} | M{r['iteration']} | {(c - b) / r['shared']:+.3f} ({b}/{c}) | "
+            lines.append(f"| {res['seed']} | {r['benchmark']} | M{r['iteration']} | {(c - b) / r['shared']:+.3f} ({b}/{c}) | "
                          f"{mcnemar_exact(b, c):.3g} |")
-    for it, (b, c, n) in sorted(pooled_counts.items()):
-        lines.append(f"| pooled | M{it} | {(c - b) / n:+.3f} ({b}/{c}) | {mcnemar_exact(b, c):.3g} |")
+    for (bench, it), (b, c, n) in sorted(pooled_counts.items()):
+        lines.append(f"| pooled | {bench} | M{it} | {(c - b) / n:+.3f} ({b}/{c}) | {mcnemar_exact(b, c):.3g} |")
     return "\n".join(lines)
 
 
