@@ -233,10 +233,18 @@ class ArithmeticTask:
     reasoning_template: str = "reasoning_arith"
     judge_template: str = "judge_arith"
     judge_format: str = "recompute"  # the judgment's check: recompute or inverse (see `judgment`)
+    # relative weight of each operation count (default 1 each): {4: 0.05} makes 4-operation chains
+    # rare, so a model trained on them is unsure there rather than never having seen one
+    ops_weights: dict | None = None
 
     def __post_init__(self):
         from builder.errors import InputError
 
+        weights = {k: v for k, v in (self.ops_weights or {}).items()}
+        if any(not str(k).isdigit() or not isinstance(v, int | float) or v < 0 for k, v in weights.items()):
+            raise InputError(f"arithmetic: ops_weights must map operation counts to weights >= 0, got {weights}")
+        if weights and not any(float(weights.get(n, weights.get(str(n), 1))) > 0 for n in range(self.min_ops, self.max_ops + 1)):
+            raise InputError("arithmetic: ops_weights leaves no operation count between min_ops and max_ops")
         if self.judge_format not in JUDGE_FORMATS:
             raise InputError(f"arithmetic: judge_format {self.judge_format!r} is not one of {', '.join(JUDGE_FORMATS)}")
         if not 1 <= self.min_ops <= self.max_ops:
@@ -248,11 +256,19 @@ class ArithmeticTask:
     def chain(self, rng: random.Random) -> Chain:
         start = rng.randint(max(self.min_operand, 0), self.max_operand)
         ops, value = [], start
-        for _ in range(rng.randint(self.min_ops, self.max_ops)):
+        for _ in range(self._n_ops(rng)):
             op, b = self._next_op(value, rng)
             ops.append((op, b))
             value = apply(value, op, b)
         return Chain(start, tuple(ops))
+
+    def _n_ops(self, rng: random.Random) -> int:
+        """Uniform over min_ops..max_ops, or weighted by ops_weights (a count left out weighs 1)."""
+        if not self.ops_weights:
+            return rng.randint(self.min_ops, self.max_ops)  # the draw of runs made before ops_weights
+        counts = range(self.min_ops, self.max_ops + 1)
+        weights = {int(k): float(v) for k, v in self.ops_weights.items()}
+        return rng.choices(counts, weights=[weights.get(n, 1.0) for n in counts])[0]
 
     def _next_op(self, value: int, rng: random.Random) -> tuple[str, int]:
         """A random operation whose result stays within 0..max_value (b = 0 only if nothing else fits)."""
