@@ -13,6 +13,7 @@ figures come from `psr report --format json` (its statistics section), so they a
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --m1 runs/demo/models/M1 --eval-limit 1000
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 1 --set problems.per_iteration=[128]
     .venv/bin/python bench/loop.py --work /tmp/loop --iters 1 --seeds 0 --ceiling
+    .venv/bin/python bench/loop.py --work /tmp/sci --preset demo-frontier --iters 3 --seeds 0 --search --ceiling --control
     .venv/bin/python bench/loop.py --work /tmp/tune --iters 1 --seeds 0 --m1 runs/demo/models/M1 --split validation
     .venv/bin/python bench/loop.py --work /tmp/gap --iters 1 --seeds 0 --search --set search.record_greedy=true
 
@@ -20,6 +21,10 @@ With --ceiling every iteration also trains the oracle ablation (`psr pairs/expor
 --label checker`, ORACLE-labelled pairs into M(N+1)-checker, never the loop's model) and evaluates
 it on the same held-out problems: the ceiling table (report section "ceiling") is printed beside
 the loop's results, so a null can be read as "the judge" or "the trainer".
+
+With --control every iteration also trains the compute-matched control M(N+1)-replay (`psr
+export/config/train --label replay`: as many optimizer steps as M(N+1) took, SFT on iteration 0's
+data) and compares each trained M(N+1) with it on the same problems.
 
 With search.record_greedy (or greedy_candidate) the gap table shows each model's judge on its own
 mixed rounds against its greedy step at the same rounds (report section gap), and with --search
@@ -57,6 +62,18 @@ WHERE b.mode = 'greedy' AND b.label_source = 'judge' AND b.iteration > 1
 GROUP BY b.benchmark, b.iteration ORDER BY b.benchmark, b.iteration"""
 
 
+# Each trained model (the loop's, and with --ceiling the checker-trained one) against the compute-matched
+# control M(N+1)-replay of the same iteration, on the same problems (greedy)
+VS_CONTROL = """SELECT m.label_source AS label, m.benchmark, m.iteration, count(*) AS shared,
+       count(*) FILTER (WHERE m.correct) AS model_correct, count(*) FILTER (WHERE c.correct) AS control_correct,
+       count(*) FILTER (WHERE m.correct AND NOT c.correct) AS only_model,
+       count(*) FILTER (WHERE c.correct AND NOT m.correct) AS only_control
+FROM evals m JOIN evals c ON c.iteration = m.iteration AND c.problem_id = m.problem_id AND c.benchmark = m.benchmark
+                         AND c.mode = m.mode AND c.label_source = 'replay'
+WHERE m.mode = 'greedy' AND m.label_source IN ('judge', 'checker') AND m.iteration > 1
+GROUP BY ALL ORDER BY label, m.benchmark, m.iteration"""
+
+
 def sql_rows(run: Path, query: str) -> list[dict]:
     """`psr sql` rows as dicts (every value an int, but the benchmark); a failure ends the bench."""
     out = subprocess.run([sys.executable, "-m", "builder.cli", "sql", query, "--run", str(run), "--format", "csv"],
@@ -64,7 +81,7 @@ def sql_rows(run: Path, query: str) -> list[dict]:
     if out.returncode:
         sys.exit(f"bench/loop.py: psr sql failed on {run}: {out.stderr.strip()}")
     lines = list(csv.reader(out.stdout.splitlines()))
-    return [{k: v if k == "benchmark" else int(v) for k, v in zip(lines[0], row)} for row in lines[1:]]
+    return [{k: v if k in ("benchmark", "label") else int(v) for k, v in zip(lines[0], row)} for row in lines[1:]]
 
 
 def loop_options(args, seed: int) -> LoopOptions:
@@ -74,7 +91,7 @@ def loop_options(args, seed: int) -> LoopOptions:
     split = ("--split", args.split) if args.split != "test" else ()  # tune on validation: every task benchmark
     sets = (f"seed={seed}", *args.set) + ((f"models.M1={Path(args.m1).resolve()}",) if args.m1 else ())
     return LoopOptions(preset=args.preset, sets=sets, init_modes=modes, modes=modes,
-                       eval_args=(*split, "--limit", str(args.eval_limit)), ceiling=args.ceiling,
+                       eval_args=(*split, "--limit", str(args.eval_limit)), ceiling=args.ceiling, control=args.control,
                        stop_without_pairs=True, base_run=False)
 
 
@@ -90,7 +107,7 @@ def one_seed(seed: int, args) -> dict:
     StepRunner(log, offline_env())(Step("report", report_args))
     report = json.loads((run / "report" / "report.json").read_text())
     return {"seed": seed, "times": res.times, "stopped": res.stopped, "stats": report["sections"]["statistics"],
-            "vs_m1": sql_rows(run, VS_M1),
+            "vs_m1": sql_rows(run, VS_M1), "vs_control": sql_rows(run, VS_CONTROL) if args.control else [],
             "ceiling": report["sections"].get("ceiling", []),
             "volume": {str(r["iteration"]): r for r in report["sections"]["volume"]}}  # str: as loop.json has them
 
@@ -212,6 +229,26 @@ def ceiling_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def control_table(results: list[dict]) -> str:
+    """Each trained M(N+1) against its compute-matched control M(N+1)-replay, per seed and pooled."""
+    from builder.analysis.stats import mcnemar_exact
+
+    lines = ["| seed | pairs labelled by | benchmark | model | model / control accuracy | only model / only control | McNemar p |",
+             "|" + "---|" * 7]
+    pool: dict[tuple, list[int]] = {}
+    for res in results:
+        for r in res.get("vs_control", []):
+            n, b, c = r["shared"], r["only_model"], r["only_control"]
+            acc = pool.setdefault((r["label"], r["benchmark"], r["iteration"]), [0, 0, 0, 0, 0])
+            for i, v in enumerate((n, r["model_correct"], r["control_correct"], b, c)):
+                acc[i] += v
+            lines.append(f"| {res['seed']} | {r['label']} | {r['benchmark']} | M{r['iteration']} | "
+                         f"{r['model_correct'] / n:.3f} / {r['control_correct'] / n:.3f} | {b} / {c} | {mcnemar_exact(b, c):.3g} |")
+    for (label, bench, it), (n, mk, ck, b, c) in sorted(pool.items()):
+        lines.append(f"| pooled | {label} | {bench} | M{it} | {mk / n:.3f} / {ck / n:.3f} | {b} / {c} | {mcnemar_exact(b, c):.3g} |")
+    return "\n".join(lines)
+
+
 def _prev(res: dict, n: int, key: str):
     """A figure of the iteration that built M(n): iteration n-1's search, by M(n-1)."""
     return next((r[key] for r in res["stats"] if r["iteration"] == n - 1), None)
@@ -230,6 +267,8 @@ def main() -> None:
                     help="held-out split of the evals: tune on validation, report on test")
     ap.add_argument("--search", action="store_true", help="also evaluate every model in search mode")
     ap.add_argument("--ceiling", action="store_true", help="also train and evaluate the oracle ablation per iteration")
+    ap.add_argument("--control", action="store_true",
+                    help="also train and evaluate the compute-matched control M(N+1)-replay per iteration")
     args = ap.parse_args()
     results = [one_seed(s, args) for s in args.seeds]
     (Path(args.work) / "loop.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
@@ -242,6 +281,9 @@ def main() -> None:
     if args.ceiling:
         print("\nOracle ceiling (checker-labelled pairs, an ablation; McNemar p against M(N)):")
         print(ceiling_table(results))
+    if args.control:
+        print("\nAgainst the compute-matched control (same optimizer steps of SFT on iteration 0's data, no pairs):")
+        print(control_table(results))
     for res in results:
         if res["stopped"]:
             print(f"seed {res['seed']}: {res['stopped']}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import PsrError
-from builder.store.model_ref import CHECKER, M1_GIVEN, skips_iteration
+from builder.store.model_ref import CHECKER, M1_GIVEN, REPLAY, skips_iteration
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class LoopOptions:
     modes: tuple[str, ...] = ()  # every other eval; empty: run.yaml eval.modes
     eval_args: tuple[str, ...] = ()  # more `psr eval` arguments (--limit, --bench, --split)
     ceiling: bool = False  # also the oracle ablation M(N+1)-checker per iteration
+    control: bool = False  # also the compute-matched control M(N+1)-replay per iteration
     stop_without_pairs: bool = False  # 0 pairs ends the loop (reported) instead of failing at `psr export`
     base_run: bool = True  # build iteration 0 of the run that holds models.M1 (make: demo-srlm from runs/demo)
 
@@ -141,6 +142,9 @@ def iteration(run_dir: Path, n: int, opts: LoopOptions, runner: StepRunner, resu
     if opts.ceiling:
         for step in ceiling_steps(run_dir, n, opts):
             _do(runner, result, step)
+    if opts.control:
+        for step in control_steps(run_dir, n, opts):
+            _do(runner, result, step)
     return None
 
 
@@ -182,6 +186,13 @@ def ceiling_steps(run_dir: Path, n: int, opts: LoopOptions) -> list[Step]:
     return [Step(phase, ("pairs", "--run", str(run_dir), "--iter", str(n), *label)),
             *train_steps(run_dir, n, label, phase),
             *_eval(run_dir, n + 1, ("greedy",), opts, label, phase)]
+
+
+def control_steps(run_dir: Path, n: int, opts: LoopOptions) -> list[Step]:
+    """The compute-matched control: M(n) trained by SFT on iteration 0's data for as many optimizer
+    steps as M(n+1) took, into M(n+1)-replay, evaluated greedy (docs/training.md)."""
+    label, phase = ("--label", REPLAY), f"control {n}"
+    return [*train_steps(run_dir, n, label, phase), *_eval(run_dir, n + 1, ("greedy",), opts, label, phase)]
 
 
 def pairs_kept(run_dir: Path, n: int) -> int:

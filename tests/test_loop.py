@@ -51,3 +51,20 @@ def test_a_failing_step_ends_the_loop_with_its_exit_code(tmp_path):
     assert len(errors) == 2 and "no_such_key" in errors[0]
     assert "`psr init " in errors[1] and "(exit 2)" in errors[1]
     assert not (run / "run.yaml").exists() and "[iter 1]" not in res.stderr
+
+
+def test_control_trains_after_the_loop_model_whose_steps_it_matches(tmp_path):
+    # the runner records the commands instead of running them: what is tested is the loop's order
+    from builder.loop import LoopOptions, LoopResult, iteration
+
+    commands: list[str] = []
+    iteration(tmp_path, 2, LoopOptions(modes=("greedy",), ceiling=True, control=True),
+              lambda step: commands.append(step.command) or 0.0, LoopResult())
+    names = [" ".join(c.split()[:2]) + (" " + c.split("--label ")[1].split()[0] if "--label" in c else "")
+             for c in commands]
+    loop_train, control_train = names.index("psr train"), names.index("psr train replay")
+    assert names.index("psr train checker") > loop_train < control_train  # M3-replay needs M3's step count
+    assert names[control_train - 2:control_train + 2] == ["psr export replay", "psr config replay", "psr train replay",
+                                                          "psr eval replay"]
+    assert "psr pairs replay" not in names  # the control trains on iteration 0's rows, not on pairs
+    assert all("--iter 2" in c for c in commands if c.startswith("psr train"))

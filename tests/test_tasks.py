@@ -156,6 +156,21 @@ def test_judge_format_reaches_eft_rows_and_only_the_judgment_changes():
         get_task("arithmetic", judge_format="vibes")
 
 
+def test_ops_weights_make_long_chains_rare_not_absent():
+    from collections import Counter
+
+    plain = get_task("arithmetic", max_ops=4)
+    rare = get_task("arithmetic", max_ops=4, ops_weights={"4": 0.05})
+    count = lambda task: Counter(len(c.ops) for c in task.chains("train", 600, seed=0))  # noqa: E731
+    assert count(plain)[4] > 150  # uniform over 2..4: about a third
+    assert 5 <= count(rare)[4] <= 60  # about 1 in 41, and distinct 2-op chains run out first
+    assert get_task("arithmetic").chains("train", 50, 0) == get_task("arithmetic", ops_weights=None).chains("train", 50, 0)
+    with pytest.raises(InputError, match="ops_weights"):
+        get_task("arithmetic", ops_weights={"four": 1})
+    with pytest.raises(InputError, match="ops_weights"):
+        get_task("arithmetic", min_ops=2, max_ops=3, ops_weights={2: 0, 3: 0})
+
+
 def test_task_variants_put_their_options_over_the_runs():
     from builder.config import RunConfig
     from builder.tasks import run_task
