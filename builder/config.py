@@ -318,6 +318,14 @@ class RunConfig(Section):
     eval: Eval = Eval()
     hub: Hub = Hub()
 
+    @field_validator("task_options", "task_variants")
+    @classmethod
+    def _string_keys(cls, v: dict) -> dict:
+        """Keys as strings at every depth (`ops_weights: {4: 0.05}`): what run.yaml reads back."""
+        def keys(x):
+            return {str(k): keys(val) for k, val in x.items()} if isinstance(x, dict) else x
+        return keys(v)
+
     @field_validator("task_variants")
     @classmethod
     def _variant_names(cls, v: dict, info: ValidationInfo) -> dict:
