@@ -145,6 +145,17 @@ def test_inverse_judgment_checks_each_candidate_through_the_inverse_operation():
     assert answer == "Check: answer 18. A: 18 correct. B: 17 wrong. [[A]]"
 
 
+def test_indexed_judgment_lists_the_operations_before_the_inverse_checks():
+    from builder.tasks.arithmetic import judgment
+
+    chain = parse_problem("13 + 9 - 4")
+    right, off = "Step 2: 22 - 4 = 18\n", "Step 2: 22 + 4 = 26\n"
+    assert (judgment(chain, 2, off, right, "B", "indexed")
+            == "Check: 1: + 9, 2: - 4. Step 2 is - 4. A: 26 + 4 = 30, not 22. B: 18 + 4 = 22. [[B]]")
+    answer = judgment(chain, 3, "Step 3: The answer is \\boxed{18}\n", "Step 3: 18 - 4 = 14\n", "A", "indexed")
+    assert answer == "Check: 1: + 9, 2: - 4. Step 3 is the answer 18. A: 18 correct. B: 14 wrong. [[A]]"
+
+
 def test_judge_format_reaches_eft_rows_and_only_the_judgment_changes():
     plain = get_task("arithmetic").eft_examples("train", 60, seed=0)
     inverse = get_task("arithmetic", judge_format="inverse").eft_examples("train", 60, seed=0)

@@ -135,7 +135,7 @@ def _delta(rng: random.Random, small: bool = False) -> int:
     return size * rng.choice((-1, 1))
 
 
-JUDGE_FORMATS = ("recompute", "inverse")
+JUDGE_FORMATS = ("recompute", "inverse", "indexed")
 
 
 def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str, judge_format: str = "recompute") -> str:
@@ -145,16 +145,27 @@ def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str, judge_f
       (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
     - inverse: take each candidate's number back through the inverse of the problem's operation and
       compare with the previous result (`Check: A: 18 + 4 = 22. B: 17 + 4 = 21, not 22. [[A]]`):
-      a different fact than the one the policy used to make the step, and one per candidate.
-    The answer step is checked the same way in both: `Check: answer 18.` and the grades.
+      a different fact than the one the policy used to make the step, and one per candidate;
+    - indexed: first list the problem's operations with their step numbers and name step k's, then
+      the inverse checks (`Check: 1: + 9, 2: - 4. Step 2 is - 4. A: 18 + 4 = 22. ...`): finding
+      "2:" in its own list replaces counting operations in the problem, the policy's usual slip
+      on chains longer than it was trained on.
+    The answer step is checked the same way in all: `Check: answer 18.` and the grades (indexed:
+    after the list, `Step 3 is the answer 18.`).
     """
     values = chain.values
     ra, rb = stated_result(step_a), stated_result(step_b)
-    if judge_format == "inverse" and k <= len(chain.ops):
+    listed = ""
+    if judge_format == "indexed":
+        listed = ", ".join(f"{i}: {op} {b}" for i, (op, b) in enumerate(chain.ops, start=1)) + ". "
+        if k <= len(chain.ops):
+            op, b = chain.ops[k - 1]
+            listed += f"Step {k} is {op} {b}. "
+    if judge_format in ("inverse", "indexed") and k <= len(chain.ops):
         checks = [f"{pos}: {_inverse_check(values[k - 1], chain.ops[k - 1], r)}" for pos, r in (("A", ra), ("B", rb))]
-        return f"Check: {'. '.join(checks)}. [[{label}]]"
+        return f"Check: {listed}{'. '.join(checks)}. [[{label}]]"
     if k > len(chain.ops):
-        check = f"Check: answer {values[-1]}."
+        check = f"Check: {listed}Step {k} is the answer {values[-1]}." if listed else f"Check: answer {values[-1]}."
     else:
         op, b = chain.ops[k - 1]
         check = f"Check: {values[k - 1]} {op} {b} = {values[k]}."
