@@ -70,6 +70,10 @@ def test_replay_trains_iteration0_rows_for_the_judge_models_steps(tmp_path, tiny
     _ok("config", *r, *it, "--label", "replay")
     cfg = yaml.safe_load(config_path(run, 1, "replay").read_text())
     assert cfg["max_steps"] == steps and "rl" not in cfg and cfg["datasets"][0]["type"] == "input_output"
+    dpo = yaml.safe_load(config_path(run, 1).read_text())  # the same schedule as the model it controls for
+    assert cfg["learning_rate"] == dpo["learning_rate"] == run.config.trainer.dpo.overrides["learning_rate"]
+    assert cfg["learning_rate"] != run.config.trainer.sft.overrides["learning_rate"]
+    assert cfg.get("warmup_steps") == dpo.get("warmup_steps") and cfg.get("warmup_ratio") == dpo.get("warmup_ratio")
     assert cfg["base_model"] == run.model_path(1) and cfg["output_dir"] == str(run.models_dir() / "M2-replay")
     _ok("export", *r, "--iter", 0)
     replay = pq.read_table(cfg["datasets"][0]["path"])
