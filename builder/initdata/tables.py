@@ -48,12 +48,12 @@ def write_from_task(run: Run) -> dict:
     sampled steps (builder/initdata/own_stage.py) before sealing.
     """
     from builder.initdata.own_stage import SOURCE, own_step_rows, uses_stage
-    from builder.tasks import get_task
+    from builder.tasks import run_task
 
     if is_sealed(run, 0):
         return {}
     cfg, counts = run.config, run.config.init_data
-    task = get_task(cfg.task, **cfg.task_options)
+    task = run_task(cfg)
     source = f"task:{cfg.task}"
     ift = ift_rows(task.ift_examples("train", counts.ift_train, cfg.seed), "train", source)
     eft = (eft_rows(task.eft_examples("train", counts.eft_train, cfg.seed), "train", source)

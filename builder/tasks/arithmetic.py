@@ -139,7 +139,7 @@ JUDGE_FORMATS = ("recompute", "inverse", "indexed")
 
 
 def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str, judge_format: str = "recompute") -> str:
-    """The target judge text: a check, then the verdict. Two formats (task option `judge_format`):
+    """The target judge text: a check, then the verdict. Three formats (task option `judge_format`):
 
     - recompute: do the step, then grade each candidate's number
       (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
@@ -243,7 +243,7 @@ class ArithmeticTask:
     name: str = "arithmetic"
     reasoning_template: str = "reasoning_arith"
     judge_template: str = "judge_arith"
-    judge_format: str = "recompute"  # the judgment's check: recompute or inverse (see `judgment`)
+    judge_format: str = "recompute"  # the judgment's check: recompute, inverse or indexed (see `judgment`)
     # relative weight of each operation count (default 1 each): {4: 0.05} makes 4-operation chains
     # rare, so a model trained on them is unsure there rather than never having seen one
     ops_weights: dict | None = None
@@ -251,10 +251,10 @@ class ArithmeticTask:
     def __post_init__(self):
         from builder.errors import InputError
 
-        weights = {k: v for k, v in (self.ops_weights or {}).items()}
+        weights = self.ops_weights or {}
         if any(not str(k).isdigit() or not isinstance(v, int | float) or v < 0 for k, v in weights.items()):
             raise InputError(f"arithmetic: ops_weights must map operation counts to weights >= 0, got {weights}")
-        if weights and not any(float(weights.get(n, weights.get(str(n), 1))) > 0 for n in range(self.min_ops, self.max_ops + 1)):
+        if weights and not any(self._count_weights()):
             raise InputError("arithmetic: ops_weights leaves no operation count between min_ops and max_ops")
         if self.judge_format not in JUDGE_FORMATS:
             raise InputError(f"arithmetic: judge_format {self.judge_format!r} is not one of {', '.join(JUDGE_FORMATS)}")
@@ -277,9 +277,12 @@ class ArithmeticTask:
         """Uniform over min_ops..max_ops, or weighted by ops_weights (a count left out weighs 1)."""
         if not self.ops_weights:
             return rng.randint(self.min_ops, self.max_ops)  # the draw of runs made before ops_weights
-        counts = range(self.min_ops, self.max_ops + 1)
-        weights = {int(k): float(v) for k, v in self.ops_weights.items()}
-        return rng.choices(counts, weights=[weights.get(n, 1.0) for n in counts])[0]
+        return rng.choices(range(self.min_ops, self.max_ops + 1), weights=self._count_weights())[0]
+
+    def _count_weights(self) -> list[float]:
+        """ops_weights per operation count min_ops..max_ops (keys may be ints or digit strings)."""
+        weights = {int(k): float(v) for k, v in (self.ops_weights or {}).items()}
+        return [weights.get(n, 1.0) for n in range(self.min_ops, self.max_ops + 1)]
 
     def _next_op(self, value: int, rng: random.Random) -> tuple[str, int]:
         """A random operation whose result stays within 0..max_value (b = 0 only if nothing else fits)."""
