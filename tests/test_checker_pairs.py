@@ -112,6 +112,39 @@ def test_selection_prefers_the_accepted_step_then_the_first_by_index():
     assert counts == {"rounds": 5, "all_correct": 1, "all_wrong": 1, "single": 0, "unlabelled": 0}
 
 
+def test_ranked_checker_pairs_are_every_distinct_right_over_every_distinct_wrong():
+    def n(i, ok, text, round_=1):
+        return {"node_id": f"t/{i}", "tree_id": "t", "parent_id": "t/0", "round": round_, "candidate_index": i % 10,
+                "on_path": False, "ok": ok, "text": text}
+
+    nodes = [n(1, False, "w1"), n(2, True, "r1"), n(3, False, "w1"),   # a duplicate wrong sample: paired once
+             n(4, True, "r2"), n(5, False, "w2"), n(6, None, "u"),       # unknown: never paired
+             n(11, True, "r3", round_=2), n(12, True, "r4", round_=2)]  # all correct: no pair
+    pairs, counts = checker_candidates(nodes, lambda x: x["ok"], "ranked")
+    # written by hand: r1 > w1, r1 > w2, r2 > w1, r2 > w2
+    assert [(c["text"], r["text"]) for c, r in pairs] == [("r1", "w1"), ("r1", "w2"), ("r2", "w1"), ("r2", "w2")]
+    assert [(c["node_id"], r["node_id"]) for c, r in pairs][0] == ("t/2", "t/1")
+    assert counts["all_correct"] == 1 and counts["rounds"] == 2
+
+
+def test_ranked_checker_pairs_in_the_run_have_unique_ids(sealed_run):
+    import yaml
+
+    from builder.store import Run
+
+    run = sealed_run
+    cfg = yaml.safe_load((run.root / "run.yaml").read_text())
+    cfg["pairs"]["per_round"] = "ranked"
+    (run.root / "run.yaml").write_text(yaml.safe_dump(cfg))
+    res = invoke("pairs", "--run", run.root, "--iter", 1, "--label", "checker")
+    assert res.exit_code == 0, res.output
+    _, checker = _by_label(Run.open(run.root))
+    ids = [p["pair_id"] for p in checker]
+    assert len(ids) == len(set(ids)) and all(":" in i for i in ids)
+    for p in checker:
+        assert p["chosen"] != p["rejected"] and (p["chosen_correct"], p["rejected_correct"]) == (True, False)
+
+
 def test_default_export_ignores_checker_pairs_and_the_ablation_has_its_own_files(sealed_run):
     import pyarrow.parquet as pq
 

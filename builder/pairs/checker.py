@@ -8,6 +8,8 @@ from the same sealed rounds as the judge's pairs, with the same prompt, EOS poli
   candidate gives one pair, rolled-back rounds included (their prefix is the accepted path too);
 - chosen: the accepted step when it is correct, else the first correct candidate by index;
   rejected: the first wrong candidate by index;
+- with pairs.per_round ranked, the oracle of the judge's ranked pairs: every distinct correct step
+  over every distinct wrong one of the round (pair ids name both candidates; ranks stay null);
 - the judge's own gates (margin, head_to_head) are skipped: they threshold the judge's verdicts,
   which must not filter an oracle; `margin` still records the judge's score difference (negative
   where the judge preferred the wrong step).
@@ -44,10 +46,11 @@ def step_checker(run, problems: list[dict]):
     return checker
 
 
-def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, dict]], dict]:
+def checker_candidates(nodes: list[dict], label_of, per_round: str = "best_worst") -> tuple[list[tuple[dict, dict]], dict]:
     """(chosen, rejected) per round with a correct and a wrong candidate; counts of the other rounds.
 
-    `label_of(node)` is True/False/None (unknown); unknown candidates take no part.
+    `label_of(node)` is True/False/None (unknown); unknown candidates take no part. `per_round`
+    ranked: every distinct correct x every distinct wrong step (the first sample of each text).
     """
     rounds = rounds_of(nodes)
     out, counts = [], {"rounds": len(rounds), "all_correct": 0, "all_wrong": 0, "single": 0, "unlabelled": 0}
@@ -57,6 +60,8 @@ def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, di
         wrong = [n for n, ok in zip(group, labels) if ok is False]
         if len(group) < 2:
             counts["single"] += 1
+        elif right and wrong and per_round == "ranked":
+            out.extend((c, r) for c in _distinct(right) for r in _distinct(wrong))
         elif right and wrong:
             accepted = next((n for n in right if n["on_path"]), None)
             out.append((accepted or right[0], wrong[0]))
@@ -65,6 +70,12 @@ def checker_candidates(nodes: list[dict], label_of) -> tuple[list[tuple[dict, di
         else:
             counts["all_correct" if right else "all_wrong"] += 1
     return out, counts
+
+
+def _distinct(group: list[dict]) -> list[dict]:
+    """The first candidate of each text: duplicate samples would repeat a pair."""
+    seen: set[str] = set()
+    return [n for n in group if not (n["text"] in seen or seen.add(n["text"]))]
 
 
 def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cfg, iteration: int,
@@ -77,7 +88,7 @@ def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cf
         tree = tree_of[node["tree_id"]]
         return check_step(problems[tree["problem_id"]], path_texts(by_id, node["parent_id"]), node["text"])
 
-    candidates, rounds = checker_candidates(nodes, label_of)
+    candidates, rounds = checker_candidates(nodes, label_of, cfg.per_round)
     no_margin = cfg.model_copy(update={"min_margin": 0.0})  # the judge's margin must not filter an oracle
     rows, dropped = [], dict.fromkeys(GATES, 0)
     for chosen, rejected in candidates:
@@ -92,7 +103,7 @@ def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cf
         if failed:
             dropped[failed] += 1
             continue
-        row = pair_row(iteration, tree, chosen, rejected, prompt, prefix, margin)
+        row = pair_row(iteration, tree, chosen, rejected, prompt, prefix, margin, ranked=cfg.per_round == "ranked")
         row.update(chosen_correct=True, rejected_correct=False, label_source=CHECKER)
         rows.append(row)
     return rows, {"candidates": len(candidates), "kept": len(rows), "dropped": dropped, "rounds": rounds}
