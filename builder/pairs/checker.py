@@ -53,7 +53,8 @@ def checker_candidates(nodes: list[dict], label_of, per_round: str = "best_worst
     ranked: every distinct correct x every distinct wrong step (the first sample of each text).
     """
     rounds = rounds_of(nodes)
-    out, counts = [], {"rounds": len(rounds), "all_correct": 0, "all_wrong": 0, "single": 0, "unlabelled": 0}
+    out: list[tuple[dict, dict]] = []
+    counts = {"rounds": len(rounds), "all_correct": 0, "all_wrong": 0, "single": 0, "unlabelled": 0}
     for group in rounds:
         labels = [label_of(n) for n in group]
         right = [n for n, ok in zip(group, labels) if ok is True]
@@ -74,8 +75,10 @@ def checker_candidates(nodes: list[dict], label_of, per_round: str = "best_worst
 
 def _distinct(group: list[dict]) -> list[dict]:
     """The first candidate of each text: duplicate samples would repeat a pair."""
-    seen: set[str] = set()
-    return [n for n in group if not (n["text"] in seen or seen.add(n["text"]))]
+    first: dict[str, dict] = {}
+    for n in group:
+        first.setdefault(n["text"], n)
+    return list(first.values())
 
 
 def extract_checker_pairs(trees, nodes, problems: dict[str, str], prompt_for, cfg, iteration: int,
