@@ -205,6 +205,17 @@ class DpoStage(TrainerStage):
         "(TRL's 'sft' loss, rendered as dpo_loss_type [sigmoid, sft], dpo_loss_weights [1, nll_weight]); 0: plain DPO.")
     dpop_lambda: float = Field(
         0.0, ge=0.0, description="DPOP penalty (arXiv 2402.13228); TRL 1.9 (Axolotl 0.19) has no such loss: only 0 is accepted.")
+    replay_share: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Share of the exported DPO rows that replay iteration 0's SFT rows (train split), "
+        "each as a pair with chosen == rejected: the DPO term of such a pair is exactly zero, so only the NLL term "
+        "(nll_weight, needed > 0) trains on it. 0: pairs only.")
+
+    @model_validator(mode="after")
+    def _replay_needs_nll(self) -> "DpoStage":
+        if self.replay_share and not self.nll_weight:
+            raise ValueError("replay_share trains replayed rows through the NLL term alone (their DPO term is zero): "
+                             "set nll_weight > 0 too")
+        return self
 
     @field_validator("dpop_lambda")
     @classmethod

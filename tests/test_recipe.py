@@ -11,7 +11,7 @@ from builder.store.atomic import read_json
 from builder.trainer.env import REPO_ROOT
 from builder.trainer.render import config_path, render_config
 from tests.helpers import invoke
-from tests.trainer_helpers import add_model, dpo_run, fake_trainer, make_run, seal_pairs, demo_pairs
+from tests.trainer_helpers import add_model, demo_pairs, dpo_run, fake_trainer, make_run, seal_pairs
 
 HAS_AXOLOTL = (REPO_ROOT / ".venv-axolotl" / "bin" / "axolotl").exists()
 
@@ -132,3 +132,53 @@ def test_real_rpo_step_adds_the_nll_term_and_records_its_steps(tmp_path, tiny_mo
     assert read_json(run.trainer_dir(1) / "trained.json")["optimizer_steps"] == 1  # StepDPOTrainer recorded it
     losses = [float(x) for x in re.findall(r"'loss': '?([0-9.]+)", (run.trainer_dir(1) / "train.log").read_text())]
     assert losses and losses[0] > math.log(2) + 0.05, losses
+
+
+def _replay_share_run(tmp_path, tiny_model_dir, share: float, *sets: str):
+    run = make_run(tmp_path, tiny_model_dir, "init_data.ift_train=12", "init_data.eft_train=10", "init_data.eft_test=4",
+                   "init_data.score_train=0", "trainer.dpo.nll_weight=1", f"trainer.dpo.replay_share={share}", *sets)
+    assert invoke("init-data", "--run", run.root).exit_code == 0
+    add_model(run, 1, tiny_model_dir)
+    seal_pairs(run, 1, demo_pairs(run.model_path(1)))
+    return run
+
+
+def test_replay_share_adds_iteration0_rows_as_tie_pairs(tmp_path, tiny_model_dir):
+    from builder.trainer.export import export_iteration
+
+    run = _replay_share_run(tmp_path / "a", tiny_model_dir, 0.8)
+    export_iteration(run, 1)
+    rows = pq.read_table(run.trainer_dir(1) / "pairs.parquet").to_pylist()
+    pairs = [r for r in rows if r["chosen"] != r["rejected"]]
+    ties = [r for r in rows if r["chosen"] == r["rejected"]]
+    assert len(pairs) == 3 and len(ties) == 12  # 0.8 of the file: 3 pairs x 0.8 / 0.2
+    _ok("export", "--run", run.root, "--iter", 0)
+    sft = pq.read_table(run.trainer_dir(0) / "sft.parquet").to_pylist()
+    whole = {(s["segments"][0]["text"], s["segments"][1]["text"]) for s in sft}
+    assert len({(t["prompt"], t["chosen"]) for t in ties}) == 12 and all((t["prompt"], t["chosen"]) in whole for t in ties)
+    assert read_json(run.trainer_dir(1) / "export.json")["replay"] == {"share": 0.8, "rows": 12, "drawn_from": 22}
+    again = _replay_share_run(tmp_path / "b", tiny_model_dir, 0.8)  # the same seed draws the same rows
+    export_iteration(again, 1)
+    assert pq.read_table(again.trainer_dir(1) / "pairs.parquet").to_pylist() == rows
+    other = _replay_share_run(tmp_path / "c", tiny_model_dir, 0.99)  # more than iteration 0 holds: all of it
+    export_iteration(other, 1)
+    assert pq.read_metadata(other.trainer_dir(1) / "pairs.parquet").num_rows == 3 + 22
+
+
+def test_replay_share_needs_the_nll_term(tmp_path):
+    res = invoke("init", tmp_path / "r", "--preset", "demo", "--set", "trainer.dpo.replay_share=0.5")
+    assert res.exit_code == 2 and "nll_weight" in res.output and "Traceback" not in res.output, res.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_AXOLOTL, reason="needs the trainer venv (make trainer)")
+def test_real_dpo_trains_on_the_replayed_tie_pairs(tmp_path, tiny_model_dir):
+    """TRL keeps the tie pairs: one epoch of 3 pairs + 12 replayed rows at micro batch 1 is 15 optimizer steps
+    (a trainer that dropped chosen == rejected rows would take 3)."""
+    from builder.trainer.export import export_iteration
+
+    run = _replay_share_run(tmp_path, tiny_model_dir, 0.8, "trainer.dpo.overrides.micro_batch_size=1")
+    export_iteration(run, 1)
+    _ok("config", "--run", run.root, "--iter", 1, "--no-validate")
+    _ok("train", "--run", run.root, "--iter", 1)
+    assert read_json(run.trainer_dir(1) / "trained.json")["optimizer_steps"] == 15

@@ -23,6 +23,8 @@ prepared cache and model M(N+1)-checker), so the loop's files never see them. `-
 (iteration N >= 1) writes RUN/trainer/iteration=N/replay/sft.parquet: iteration 0's SFT rows, the
 same rows as RUN/trainer/iteration=0/sft.parquet (same tables, templates and M0 tokenizer), for
 the compute-matched control M(N+1)-replay (builder/trainer/render.py gives it its step count).
+With trainer.dpo.replay_share > 0 the pairs file also holds iteration 0's rows as tie pairs
+(`replay_rows`): replay inside the DPO run, trained by its NLL term alone.
 """
 
 from __future__ import annotations
@@ -110,7 +112,10 @@ def export_fingerprint(run: Run, iteration: int, label: str, source: dict) -> st
 
     sft = not ModelRef.trained_by(iteration, label).from_pairs  # iteration 0's rows: M0's tokenizer renders them
     inputs = {"source": source, "label": label, "model": model_id(run.require_model(0 if sft else iteration))}
-    if sft:
+    share = 0.0 if sft else run.config.trainer.dpo.replay_share
+    if share:  # replayed iteration-0 rows: their source, templates and share (absent at 0: older markers hold)
+        inputs.update(replay_share=share, replay_source=_sft_source(run))
+    if sft or share:
         p = run.config.prompts
         inputs["templates"] = [load_template(p.reasoning), load_template(p.judge), load_template(p.score)]
     return fingerprint(inputs)
@@ -157,9 +162,35 @@ def _dpo_export(run: Run, iteration: int, label: str, source: dict) -> tuple[lis
     renderer = renderer_for(model, iteration)
     rows, dropped = dpo_rows(pairs, renderer.eos_text, renderer.tokenizer)
     lineage = {"source": source, "tokenizer": model, "eos_text": renderer.eos_text}
+    share = run.config.trainer.dpo.replay_share
+    if share and rows:
+        replay, of = replay_rows(run, iteration, len(rows), share)
+        rows += replay
+        lineage["replay"] = {"share": share, "rows": len(replay), "drawn_from": of}
     if ref.ablation:
         lineage["note"] = ORACLE_NOTE
     return rows, dropped, lineage
+
+
+def replay_rows(run: Run, iteration: int, n_pairs: int, share: float) -> tuple[list[dict], int]:
+    """trainer.dpo.replay_share: iteration 0's SFT train rows beside n_pairs pairs, so that they are
+    `share` of the file, each as prompt / completion / the same completion. Such a pair's DPO term is
+    exactly zero (equal log-ratios), so only the NLL term trains on it: replay in the same run.
+    Drawn without replacement by the run's seed and the iteration; returns (rows, rows drawn from)."""
+    import random
+
+    sft, _, _ = _sft_export(run, _sft_source(run))
+    want = min(len(sft), round(n_pairs * share / (1.0 - share)))
+    picked = sorted(random.Random(f"{run.config.seed}/replay/{iteration}").sample(range(len(sft)), want))
+    rows = [_as_pair(sft[i]["segments"]) for i in picked]
+    keep, _ = _keep_token_prefix(rows, renderer_for(run.require_model(iteration), iteration).tokenizer)
+    return keep, len(sft)
+
+
+def _as_pair(segments: list[dict]) -> dict:
+    """An input_output row (prompt segment, completion segment) as a tie pair."""
+    prompt, completion = segments[0]["text"], "".join(seg["text"] for seg in segments[1:])
+    return {"prompt": prompt, "chosen": completion, "rejected": completion}
 
 
 def dpo_rows(pairs: list[dict], eos_text: str, tokenizer=None) -> tuple[list[dict], dict]:
