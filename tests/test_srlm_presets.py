@@ -16,7 +16,8 @@ def _flat(d, prefix=""):
     return out
 
 
-@pytest.mark.parametrize("parent,child", [("demo", "demo-srlm"), ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")])
+@pytest.mark.parametrize("parent,child", [("demo", "demo-srlm"), ("demo-frontier", "demo-frontier-srlm"),
+                                          ("qwen2.5-math-7b", "qwen2.5-math-7b-srlm")])
 def test_an_srlm_preset_is_its_parent_with_its_own_keys_on_top(parent, child):
     # the child file's own keys, read raw: every other resolved value is the parent's
     own = yaml.safe_load((PRESETS_DIR / f"{child}.yaml").read_text())

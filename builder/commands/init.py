@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from builder.commands.options import say
+from builder.config import preset_names
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--preset", required=True, help="Preset name: demo, qwen2.5-math-7b.")
+@click.option("--preset", required=True, help=f"Preset name: {', '.join(preset_names())} (builder/presets/).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key, e.g. search.width=4 (repeatable).")
 @click.option("--force", is_flag=True, help="Overwrite an existing run.yaml.")
 def init(run_dir, preset, overrides, force):
