@@ -89,9 +89,12 @@ def loop_options(args, seed: int) -> LoopOptions:
     with --search also in search mode) on the same held-out problems; a seed with 0 pairs stops."""
     modes = ("greedy", "search") if args.search else ("greedy",)
     split = ("--split", args.split) if args.split != "test" else ()  # tune on validation: every task benchmark
-    sets = (f"seed={seed}", *args.set) + ((f"models.M1={Path(args.m1).resolve()}",) if args.m1 else ())
+    # the limits as run.yaml keys, not `psr eval --limit` (which would hold for search mode too):
+    # greedy on eval.limit problems, search on the first eval.search_limit of them (a tree per problem)
+    limits = (f"eval.limit={args.eval_limit}",) + ((f"eval.search_limit={args.search_limit}",) if args.search_limit else ())
+    sets = (f"seed={seed}", *limits, *args.set) + ((f"models.M1={Path(args.m1).resolve()}",) if args.m1 else ())
     return LoopOptions(preset=args.preset, sets=sets, init_modes=modes, modes=modes,
-                       eval_args=(*split, "--limit", str(args.eval_limit)), ceiling=args.ceiling, control=args.control,
+                       eval_args=split, ceiling=args.ceiling, control=args.control,
                        stop_without_pairs=True, base_run=False)
 
 
@@ -262,7 +265,9 @@ def main() -> None:
     ap.add_argument("--preset", default="demo")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run.yaml override (repeatable)")
     ap.add_argument("--m1", help="use this M1 instead of training iteration 0 (skips init)")
-    ap.add_argument("--eval-limit", type=int, default=1000, help="held-out problems per model")
+    ap.add_argument("--eval-limit", type=int, default=1000, help="held-out problems per model (greedy)")
+    ap.add_argument("--search-limit", type=int,
+                    help="with --search: search mode on the first K of them (default: the preset's eval.search_limit)")
     ap.add_argument("--split", default="test", choices=["test", "validation"],
                     help="held-out split of the evals: tune on validation, report on test")
     ap.add_argument("--search", action="store_true", help="also evaluate every model in search mode")
