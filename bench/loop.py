@@ -16,6 +16,8 @@ figures come from `psr report --format json` (its statistics section), so they a
     .venv/bin/python bench/loop.py --work /tmp/sci --preset demo-frontier --iters 3 --seeds 0 --search --ceiling --control
     .venv/bin/python bench/loop.py --work /tmp/tune --iters 1 --seeds 0 --m1 runs/demo/models/M1 --split validation
     .venv/bin/python bench/loop.py --work /tmp/gap --iters 1 --seeds 0 --search --set search.record_greedy=true
+    .venv/bin/python bench/loop.py --work /tmp/sci --preset demo-frontier --iters 3 --seeds 0 1 2 --ceiling --control \
+        --srlm demo-frontier-srlm
 
 With --ceiling every iteration also trains the oracle ablation (`psr pairs/export/config/train
 --label checker`, ORACLE-labelled pairs into M(N+1)-checker, never the loop's model) and evaluates
@@ -25,6 +27,10 @@ the loop's results, so a null can be read as "the judge" or "the trainer".
 With --control every iteration also trains the compute-matched control M(N+1)-replay (`psr
 export/config/train --label replay`: as many optimizer steps as M(N+1) took, SFT on iteration 0's
 data) and compares each trained M(N+1) with it on the same problems.
+
+With --srlm PRESET every seed also runs the SRLM baseline (solution-level self-rewarding) from the
+same M1 in WORK/seed-S-srlm, and each of its models is compared with the PSR model of the same
+iteration on the same problems (`psr report --compare`, exact McNemar).
 
 With search.record_greedy (or greedy_candidate) the gap table shows each model's judge on its own
 mixed rounds against its greedy step at the same rounds (report section gap), and with --search
@@ -98,20 +104,37 @@ def loop_options(args, seed: int) -> LoopOptions:
                        stop_without_pairs=True, base_run=False)
 
 
+def srlm_options(args, seed: int, m1: Path) -> LoopOptions:
+    """The SRLM arm: its preset from the seed run's M1, evaluated greedy on the same problems (no
+    ceiling or control: the comparison is PSR against SRLM at each model)."""
+    base = loop_options(args, seed)
+    return LoopOptions(preset=args.srlm, sets=(*base.sets, f"models.M1={m1.resolve()}"), init_modes=("greedy",),
+                       modes=("greedy",), eval_args=base.eval_args, stop_without_pairs=True, base_run=False)
+
+
 def one_seed(seed: int, args) -> dict:
     run = Path(args.work) / f"seed-{seed}"
     run.parent.mkdir(parents=True, exist_ok=True)
     log = Path(args.work) / f"seed-{seed}.log"
+    runner = StepRunner(log, offline_env())
     try:
-        res = run_loop(run, args.iters, loop_options(args, seed), StepRunner(log, offline_env()))
+        res = run_loop(run, args.iters, loop_options(args, seed), runner)
+        srlm = run.with_name(f"seed-{seed}-srlm")
+        if args.srlm:
+            res.times.update({f"srlm {k}": v for k, v in
+                              run_loop(srlm, args.iters, srlm_options(args, seed, run / "models" / "M1"), runner).times.items()})
     except PsrError as exc:
         sys.exit(f"bench/loop.py: {exc}")
-    report_args = ("report", "--run", str(run), "--format", "json", "--out", str(run / "report"))
-    StepRunner(log, offline_env())(Step("report", report_args))
+    runner(Step("report", ("report", "--run", str(run), "--format", "json", "--out", str(run / "report"))))
     report = json.loads((run / "report" / "report.json").read_text())
+    vs_srlm = []
+    if args.srlm:  # `psr report --compare`: PSR's M(N) against SRLM's M(N) on the same problems
+        runner(Step("report", ("report", "--run", str(run), "--compare", str(srlm), "--format", "json",
+                               "--out", str(run / "report" / "srlm"))))
+        vs_srlm = json.loads((run / "report" / "srlm" / "compare.json").read_text())["paired"]
     return {"seed": seed, "times": res.times, "stopped": res.stopped, "stats": report["sections"]["statistics"],
             "vs_m1": sql_rows(run, VS_M1), "vs_control": sql_rows(run, VS_CONTROL) if args.control else [],
-            "ceiling": report["sections"].get("ceiling", []),
+            "vs_srlm": vs_srlm, "ceiling": report["sections"].get("ceiling", []),
             "volume": {str(r["iteration"]): r for r in report["sections"]["volume"]}}  # str: as loop.json has them
 
 
@@ -252,6 +275,27 @@ def control_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def srlm_table(results: list[dict]) -> str:
+    """PSR's M(N) against SRLM's M(N) from the same M1 (greedy, same problems), per seed and pooled."""
+    from builder.analysis.stats import mcnemar_exact
+
+    lines = ["| seed | benchmark | model | PSR / SRLM accuracy | only PSR / only SRLM | McNemar p |", "|" + "---|" * 6]
+    pool: dict[tuple, list[int]] = {}
+    for res in results:
+        for r in res.get("vs_srlm", []):
+            if r["mode"] != "greedy" or r["iteration"] < 2:
+                continue
+            n, a, b = r["problems"], r["only_a"], r["only_b"]
+            acc = pool.setdefault((r["benchmark"], r["iteration"]), [0, 0, 0, 0, 0])
+            for i, v in enumerate((n, r["both"] + a, r["both"] + b, a, b)):
+                acc[i] += v
+            lines.append(f"| {res['seed']} | {r['benchmark']} | M{r['iteration']} | {r['accuracy_a']:.3f} / {r['accuracy_b']:.3f} | "
+                         f"{a} / {b} | {mcnemar_exact(a, b):.3g} |")
+    for (bench, it), (n, ka, kb, a, b) in sorted(pool.items()):
+        lines.append(f"| pooled | {bench} | M{it} | {ka / n:.3f} / {kb / n:.3f} | {a} / {b} | {mcnemar_exact(a, b):.3g} |")
+    return "\n".join(lines)
+
+
 def _prev(res: dict, n: int, key: str):
     """A figure of the iteration that built M(n): iteration n-1's search, by M(n-1)."""
     return next((r[key] for r in res["stats"] if r["iteration"] == n - 1), None)
@@ -274,6 +318,9 @@ def main() -> None:
     ap.add_argument("--ceiling", action="store_true", help="also train and evaluate the oracle ablation per iteration")
     ap.add_argument("--control", action="store_true",
                     help="also train and evaluate the compute-matched control M(N+1)-replay per iteration")
+    ap.add_argument("--srlm", metavar="PRESET",
+                    help="also the SRLM baseline per seed: a run of PRESET (e.g. demo-frontier-srlm) from the seed's M1, "
+                         "WORK/seed-S-srlm, for as many iterations, compared model by model (psr report --compare)")
     args = ap.parse_args()
     results = [one_seed(s, args) for s in args.seeds]
     (Path(args.work) / "loop.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
@@ -289,6 +336,9 @@ def main() -> None:
     if args.control:
         print("\nAgainst the compute-matched control (same optimizer steps of SFT on iteration 0's data, no pairs):")
         print(control_table(results))
+    if args.srlm:
+        print(f"\nPSR against SRLM ({args.srlm}) from the same M1 (the paper's comparison):")
+        print(srlm_table(results))
     for res in results:
         if res["stopped"]:
             print(f"seed {res['seed']}: {res['stopped']}")
