@@ -112,6 +112,13 @@ def srlm_options(args, seed: int, m1: Path) -> LoopOptions:
                        modes=("greedy",), eval_args=base.eval_args, stop_without_pairs=True, base_run=False)
 
 
+def m1_of(run: Path) -> Path:
+    """The seed run's M1: RUN/models/M1, or the model models.M1 (--m1) names."""
+    from builder.store import Run
+
+    return Path(Run.open(run).model_path(1))
+
+
 def one_seed(seed: int, args) -> dict:
     run = Path(args.work) / f"seed-{seed}"
     run.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +129,7 @@ def one_seed(seed: int, args) -> dict:
         srlm = run.with_name(f"seed-{seed}-srlm")
         if args.srlm:
             res.times.update({f"srlm {k}": v for k, v in
-                              run_loop(srlm, args.iters, srlm_options(args, seed, run / "models" / "M1"), runner).times.items()})
+                              run_loop(srlm, args.iters, srlm_options(args, seed, m1_of(run)), runner).times.items()})
     except PsrError as exc:
         sys.exit(f"bench/loop.py: {exc}")
     runner(Step("report", ("report", "--run", str(run), "--format", "json", "--out", str(run / "report"))))
