@@ -1,6 +1,6 @@
 """Small results files under bench/results/, and the README's results tables made from them.
 
-    .venv/bin/python bench/results.py collect frontier-m1 runs/f0 runs/f1 runs/f2 --title "..."
+    .venv/bin/python bench/results.py collect frontier-m1 runs/f0 runs/f1 runs/f2 --models M1 --title "..."
     .venv/bin/python bench/results.py readme            # rewrite README.md's generated results block
     .venv/bin/python bench/results.py readme --check    # exit 1 when README.md differs from the files
 
@@ -39,8 +39,9 @@ KEEP = ("model", "iteration", "benchmark", "greedy_problems", "greedy_correct", 
 JUDGE_GOAL, GAP_GOAL, SEARCH_P = 0.85, 0.15, 0.01
 
 
-def collect(name: str, runs: list[str], title: str, split: str) -> Path:
-    """bench/results/NAME.json from each run's `psr report --format json` statistics rows of `split`."""
+def collect(name: str, runs: list[str], title: str, split: str, models: list[str] | None = None) -> Path:
+    """bench/results/NAME.json from each run's `psr report --format json` statistics rows of `split`
+    (of `models` only, when given)."""
     import yaml
 
     out = {"name": name, "title": title, "split": split, "runs": []}
@@ -51,7 +52,7 @@ def collect(name: str, runs: list[str], title: str, split: str) -> Path:
                            check=True, capture_output=True, cwd=ROOT)
             stats = json.loads((Path(tmp) / "report.json").read_text())["sections"]["statistics"]
         rows = [{k: r.get(k) for k in KEEP} for r in stats if ("@" in r["benchmark"]) == (split != "test")
-                and (split == "test" or r["benchmark"].endswith("@" + split))]
+                and (split == "test" or r["benchmark"].endswith("@" + split)) and (not models or r["model"] in models)]
         out["runs"].append({"seed": cfg["seed"], "preset": cfg.get("name"), "stats": rows})
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
@@ -201,11 +202,12 @@ def main() -> None:
     c.add_argument("runs", nargs="+")
     c.add_argument("--title", required=True)
     c.add_argument("--split", default="test", choices=["test", "validation"])
+    c.add_argument("--models", nargs="+", metavar="MODEL", help="keep these models' rows only (e.g. M1)")
     r = sub.add_parser("readme", help="fill README.md's results block from bench/results/")
     r.add_argument("--check", action="store_true", help="exit 1 when README.md's block differs from the files")
     args = ap.parse_args()
     if args.cmd == "collect":
-        print(collect(args.name, args.runs, args.title, args.split))
+        print(collect(args.name, args.runs, args.title, args.split, args.models))
         return
     text = README.read_text()
     new = readme_with(text, render())
