@@ -156,6 +156,18 @@ def test_indexed_judgment_lists_the_operations_before_the_inverse_checks():
     assert answer == "Check: 1: + 9, 2: - 4. Step 3 is the answer 18. A: 18 correct. B: 14 wrong. [[A]]"
 
 
+def test_reread_judgment_copies_the_chain_then_names_the_next_operation():
+    from builder.tasks.arithmetic import judgment
+
+    chain = parse_problem("13 + 9 - 4 + 2")
+    assert (judgment(chain, 3, "Step 3: 18 + 2 = 20\n", "Step 3: 18 - 2 = 16\n", "A", "reread")
+            == "Check: 13 + 9 - 4 then + 2. A: 20 - 2 = 18. B: 16 - 2 = 14, not 18. [[A]]")
+    assert (judgment(chain, 1, "Step 1: 13 - 9 = 4\n", "Step 1: 13 + 9 = 22\n", "B", "reread")
+            == "Check: 13 then + 9. A: 4 - 9 = -5, not 13. B: 22 - 9 = 13. [[B]]")
+    answer = judgment(chain, 4, "Step 4: The answer is \\boxed{20}\n", "Step 4: The answer is \\boxed{19}\n", "A", "reread")
+    assert answer == "Check: answer 20. A: 20 correct. B: 19 wrong. [[A]]"
+
+
 def test_judge_format_reaches_eft_rows_and_only_the_judgment_changes():
     plain = get_task("arithmetic").eft_examples("train", 60, seed=0)
     inverse = get_task("arithmetic", judge_format="inverse").eft_examples("train", 60, seed=0)

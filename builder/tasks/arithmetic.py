@@ -135,11 +135,11 @@ def _delta(rng: random.Random, small: bool = False) -> int:
     return size * rng.choice((-1, 1))
 
 
-JUDGE_FORMATS = ("recompute", "inverse", "indexed")
+JUDGE_FORMATS = ("recompute", "inverse", "indexed", "reread")
 
 
 def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str, judge_format: str = "recompute") -> str:
-    """The target judge text: a check, then the verdict. Three formats (task option `judge_format`):
+    """The target judge text: a check, then the verdict. Four formats (task option `judge_format`):
 
     - recompute: do the step, then grade each candidate's number
       (`Check: 22 - 4 = 18. A: 18 correct. B: 17 wrong. [[A]]`);
@@ -150,18 +150,25 @@ def judgment(chain: Chain, k: int, step_a: str, step_b: str, label: str, judge_f
       the inverse checks (`Check: 1: + 9, 2: - 4. Step 2 is - 4. A: 18 + 4 = 22. ...`): finding
       "2:" in its own list replaces counting operations in the problem, the policy's usual slip
       on chains longer than it was trained on.
+    - reread: copy the problem's chain up to the operation before step k, then name the next one
+      (`Check: 13 + 9 then - 4. A: 18 + 4 = 22. ...`): the k-th operation is found by continuing a
+      copy of the problem text (a lookup that does not depend on k) instead of by its position,
+      then the inverse checks.
     The answer step is checked the same way in all: `Check: answer 18.` and the grades (indexed:
     after the list, `Step 3 is the answer 18.`).
     """
     values = chain.values
     ra, rb = stated_result(step_a), stated_result(step_b)
     listed = ""
+    if judge_format == "reread" and k <= len(chain.ops):
+        op, b = chain.ops[k - 1]
+        listed = f"{Chain(chain.start, chain.ops[: k - 1]).text} then {op} {b}. "
     if judge_format == "indexed":
         listed = ", ".join(f"{i}: {op} {b}" for i, (op, b) in enumerate(chain.ops, start=1)) + ". "
         if k <= len(chain.ops):
             op, b = chain.ops[k - 1]
             listed += f"Step {k} is {op} {b}. "
-    if judge_format in ("inverse", "indexed") and k <= len(chain.ops):
+    if judge_format in ("inverse", "indexed", "reread") and k <= len(chain.ops):
         checks = [f"{pos}: {_inverse_check(values[k - 1], chain.ops[k - 1], r)}" for pos, r in (("A", ra), ("B", rb))]
         return f"Check: {listed}{'. '.join(checks)}. [[{label}]]"
     if k > len(chain.ops):
@@ -243,7 +250,7 @@ class ArithmeticTask:
     name: str = "arithmetic"
     reasoning_template: str = "reasoning_arith"
     judge_template: str = "judge_arith"
-    judge_format: str = "recompute"  # the judgment's check: recompute, inverse or indexed (see `judgment`)
+    judge_format: str = "recompute"  # the judgment's check: recompute, inverse, indexed or reread (see `judgment`)
     # relative weight of each operation count (default 1 each): {4: 0.05} makes 4-operation chains
     # rare, so a model trained on them is unsure there rather than never having seen one
     ops_weights: dict | None = None
