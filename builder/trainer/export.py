@@ -164,7 +164,7 @@ def _dpo_export(run: Run, iteration: int, label: str, source: dict) -> tuple[lis
     lineage = {"source": source, "tokenizer": model, "eos_text": renderer.eos_text}
     share = run.config.trainer.dpo.replay_share
     if share and rows:
-        replay, of = replay_rows(run, iteration, len(rows), share)
+        replay, of = replay_rows(run, iteration, len(rows), share, renderer.tokenizer)
         rows += replay
         lineage["replay"] = {"share": share, "rows": len(replay), "drawn_from": of}
     if ref.ablation:
@@ -172,18 +172,19 @@ def _dpo_export(run: Run, iteration: int, label: str, source: dict) -> tuple[lis
     return rows, dropped, lineage
 
 
-def replay_rows(run: Run, iteration: int, n_pairs: int, share: float) -> tuple[list[dict], int]:
+def replay_rows(run: Run, iteration: int, n_pairs: int, share: float, tokenizer) -> tuple[list[dict], int]:
     """trainer.dpo.replay_share: iteration 0's SFT train rows beside n_pairs pairs, so that they are
     `share` of the file, each as prompt / completion / the same completion. Such a pair's DPO term is
     exactly zero (equal log-ratios), so only the NLL term trains on it: replay in the same run.
-    Drawn without replacement by the run's seed and the iteration; returns (rows, rows drawn from)."""
+    Drawn without replacement by the run's seed and the iteration; `tokenizer` is M(N)'s, for TRL's
+    prefix check. Returns (rows, rows drawn from)."""
     import random
 
     sft, _, _ = _sft_export(run, _sft_source(run))
     want = min(len(sft), round(n_pairs * share / (1.0 - share)))
     picked = sorted(random.Random(f"{run.config.seed}/replay/{iteration}").sample(range(len(sft)), want))
     rows = [_as_pair(sft[i]["segments"]) for i in picked]
-    keep, _ = _keep_token_prefix(rows, renderer_for(run.require_model(iteration), iteration).tokenizer)
+    keep, _ = _keep_token_prefix(rows, tokenizer)
     return keep, len(sft)
 
 
